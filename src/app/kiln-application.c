@@ -1,0 +1,146 @@
+/* kiln-application.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "kiln-application.h"
+#include "kiln-window.h"
+
+struct _KilnApplication
+{
+  GtkApplication parent_instance;
+  gboolean       demo;
+};
+
+G_DEFINE_FINAL_TYPE (KilnApplication, kiln_application, GTK_TYPE_APPLICATION)
+
+static const GOptionEntry option_entries[] = {
+  { "demo", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL,
+    N_("Open the built-in simulated sintering experiment"), NULL },
+  { "version", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL, N_("Print the version and quit"), NULL },
+  { NULL }
+};
+
+static KilnWindow *
+get_window (KilnApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    window = GTK_WINDOW (kiln_window_new (self));
+  return KILN_WINDOW (window);
+}
+
+static void
+kiln_application_activate (GApplication *app)
+{
+  KilnApplication *self = KILN_APPLICATION (app);
+  KilnWindow *window = get_window (self);
+
+  if (self->demo)
+    kiln_window_open_demo (window);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
+kiln_application_open (GApplication  *app,
+                       GFile        **files,
+                       int            n_files,
+                       const char    *hint)
+{
+  KilnWindow *window = get_window (KILN_APPLICATION (app));
+
+  if (n_files > 0)
+    kiln_window_open_file (window, files[0]);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static int
+kiln_application_handle_local_options (GApplication *app,
+                                       GVariantDict *options)
+{
+  KilnApplication *self = KILN_APPLICATION (app);
+
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_print ("kiln %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  self->demo = g_variant_dict_contains (options, "demo");
+  return -1;
+}
+
+static void
+quit_activated (GSimpleAction *action,
+                GVariant      *param,
+                gpointer       user_data)
+{
+  g_application_quit (G_APPLICATION (user_data));
+}
+
+static void
+about_activated (GSimpleAction *action,
+                 GVariant      *param,
+                 gpointer       user_data)
+{
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  const char *authors[] = { "The Kiln developers", NULL };
+
+  gtk_show_about_dialog (gtk_application_get_active_window (app),
+                         "program-name", "Kiln",
+                         "logo-icon-name", APP_ID,
+                         "version", PACKAGE_VERSION,
+                         "comments", _("Time-resolved electron tomography of sintering nanoparticles"),
+                         "license-type", GTK_LICENSE_GPL_3_0,
+                         "authors", authors,
+                         NULL);
+}
+
+static const GActionEntry app_actions[] = {
+  { "quit", quit_activated },
+  { "about", about_activated },
+};
+
+static void
+kiln_application_startup (GApplication *app)
+{
+  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *help_accels[] = { "<Control>question", NULL };
+
+  G_APPLICATION_CLASS (kiln_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.show-help-overlay", help_accels);
+  gtk_window_set_default_icon_name (APP_ID);
+}
+
+static void
+kiln_application_class_init (KilnApplicationClass *klass)
+{
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  app_class->activate = kiln_application_activate;
+  app_class->open = kiln_application_open;
+  app_class->startup = kiln_application_startup;
+  app_class->handle_local_options = kiln_application_handle_local_options;
+}
+
+static void
+kiln_application_init (KilnApplication *self)
+{
+  g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
+}
+
+KilnApplication *
+kiln_application_new (void)
+{
+  return g_object_new (KILN_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "resource-base-path", "/io/github/kiln_tomo/Kiln",
+                       "flags", G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE,
+                       NULL);
+}
