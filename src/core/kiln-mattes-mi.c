@@ -14,6 +14,8 @@
 #include "kiln-transform.h"
 
 #define PAD 2
+/* smallest starting radius (pixels of the level) of the finer pyramid levels */
+#define FINER_RADIUS_MIN 0.1
 
 struct _KilnMattesMI
 {
@@ -41,7 +43,7 @@ kiln_one_plus_one_params_init (KilnOnePlusOneParams *params)
   params->growth = 1.05;
   params->shrink = pow (0.95, 0.25);
   params->epsilon = 1e-3;
-  params->max_iterations = 150;
+  params->max_iterations = 300;
   params->seed = 12345;
 }
 
@@ -124,9 +126,24 @@ kiln_mattes_mi_new (const float             *fixed,
     for (guint i = 0; i < mi->n; i++)
       {
         gsize j = all ? i : (gsize) g_rand_int_range (rng, 0, (gint32) n_interior);
-        guint x = margin + (guint) (j % iw), y = margin + (guint) (j / iw);
-        float v = fixed[(gsize) y * w + x];
+        /* jittered off the pixel grid, so that the smoothing of the moving image's
+         * interpolation is the same on average at every sub-pixel shift (no grid bias) */
+        double x = margin + (double) (j % iw) + g_rand_double_range (rng, -0.5, 0.5);
+        double y = margin + (double) (j / iw) + g_rand_double_range (rng, -0.5, 0.5);
+        long x0, y0;
+        double fx, fy;
+        const float *r0;
+        float v;
 
+        x = CLAMP (x, 0.0, w - 1.0);
+        y = CLAMP (y, 0.0, h - 1.0);
+        x0 = MIN ((long) x, (long) w - 2);
+        y0 = MIN ((long) y, (long) h - 2);
+        fx = x - x0;
+        fy = y - y0;
+        r0 = fixed + (gsize) y0 * w + x0;
+        v = (float) ((1 - fy) * ((1 - fx) * r0[0] + fx * r0[1]) +
+                     fy * ((1 - fx) * r0[w] + fx * r0[w + 1]));
         mi->sx[i] = (float) (x - cx);
         mi->sy[i] = (float) (y - cy);
         fv[i] = v;
@@ -251,7 +268,8 @@ kiln_one_plus_one_maximise (KilnObjectiveFunc           func,
                             guint                       n,
                             const KilnOnePlusOneParams *params,
                             GCancellable               *cancellable,
-                            guint                      *n_evals)
+                            guint                      *n_evals,
+                            double                     *final_radius)
 {
   double a[64], z[8], az[8], child[8];
   double fparent;
@@ -304,6 +322,13 @@ kiln_one_plus_one_maximise (KilnObjectiveFunc           func,
     }
   if (n_evals)
     *n_evals = evals;
+  if (final_radius)
+    {
+      double frob = 0.0;
+      for (guint i = 0; i < n * n; i++)
+        frob += a[i] * a[i];
+      *final_radius = sqrt (frob / n);
+    }
   return fparent;
 }
 
@@ -381,7 +406,7 @@ kiln_mi_register (const float                *fixed,
   guint wl[4] = { w, 0, 0, 0 }, hl[4] = { h, 0, 0, 0 };
   guint levels = CLAMP (params->levels, 1, 4), n_owned = 0, evals_total = 0;
   double tx = *dx, ty = *dy, th = rotation_deg ? *rotation_deg * G_PI / 180.0 : 0.0;
-  double best = 0.0;
+  double best = 0.0, radius = params->optimizer.initial_radius;
   gboolean ok = FALSE;
 
   if (w < 16 || h < 16)
@@ -429,11 +454,13 @@ kiln_mi_register (const float                *fixed,
       p[0] = tx * scale;
       p[1] = ty * scale;
       p[2] = th * o.rot_scale;
-      /* each finer level starts with half the radius of the one above, in its own pixels */
-      op.initial_radius = params->optimizer.initial_radius / (1u << (levels - 1 - l));
+      /* each finer level starts with twice the final radius of the one above (the same size in
+       * its own pixels), but at least @finer_radius_min of them */
+      if (l + 1 < levels)
+        op.initial_radius = MAX (2.0 * radius, FINER_RADIUS_MIN);
       op.seed = params->optimizer.seed + l;
       best = kiln_one_plus_one_maximise (objective, &o, p, params->rotation ? 3 : 2, &op,
-                                         cancellable, &ne);
+                                         cancellable, &ne, &radius);
       evals_total += ne;
       kiln_mattes_mi_free (o.mi);
       tx = p[0] / scale;

@@ -61,7 +61,7 @@ double        kiln_mattes_mi_eval     (KilnMattesMI            *mi,
  * @growth: radius growth factor on success (default 1.05)
  * @shrink: radius shrink factor on failure (default 0.95^(1/4))
  * @epsilon: stop when the Frobenius norm of the search matrix falls below this (default 1e-3)
- * @max_iterations: most children evaluated (default 150)
+ * @max_iterations: most children evaluated (default 300)
  * @seed: random seed
  */
 typedef struct
@@ -81,7 +81,8 @@ typedef double (*KilnObjectiveFunc) (const double *x,
                                      gpointer      user_data);
 
 /* Maximise @func from @x (updated in place, n ≤ 8). Returns the best value; *n_evals (nullable)
- * gets the number of evaluations. Stops early (returning the best so far) when @cancellable is
+ * gets the number of evaluations, *final_radius (nullable) the final search radius
+ * (‖A‖_F / √n). Stops early (returning the best so far) when @cancellable is
  * cancelled. */
 double        kiln_one_plus_one_maximise    (KilnObjectiveFunc           func,
                                              gpointer                    user_data,
@@ -89,13 +90,15 @@ double        kiln_one_plus_one_maximise    (KilnObjectiveFunc           func,
                                              guint                       n,
                                              const KilnOnePlusOneParams *params,
                                              GCancellable               *cancellable,
-                                             guint                      *n_evals);
+                                             guint                      *n_evals,
+                                             double                     *final_radius);
 
 /**
  * KilnMiRegisterParams:
  * @metric: the metric's parameters
- * @optimizer: the optimiser's parameters, for the coarsest level; each finer level starts with
- *   half the radius (in its own pixels) … see docs/align.md
+ * @optimizer: the optimiser's parameters (initial_radius in pixels of the coarsest level); each
+ *   finer level starts from twice the final radius of the level above (at least 0.1 of its
+ *   pixels), i.e. the same search size
  * @levels: pyramid levels (1 … 4; each halves the size by 2 × 2 averaging; default 3, reduced
  *   so that the coarsest level is at least 32 pixels wide)
  * @rotation: also estimate a rotation about the image centre
