@@ -329,6 +329,7 @@ typedef enum
 #define P2_GAP        0.25
 #define P2_PUSH       0.10   /* extra a–b distance / r̄ after the disturbance */
 #define P2_TAU_S      12.0
+#define P2_ANGLE      (70.0 * G_PI / 180)
 
 typedef struct
 {
@@ -339,7 +340,6 @@ typedef struct
   double hw[3];        /* rz / r */
   double phi;          /* direction of the pair axis in xy */
   double cx, cy;       /* group anchor */
-  double bound;        /* bounding radius in xy */
 } Group;
 
 typedef struct
@@ -359,6 +359,33 @@ static double
 grow (double t)
 {
   return t <= 0 ? 0 : 1 - exp (-t / TAU_S);
+}
+
+/* xy offsets of the group's particles from its anchor (the a–b midpoint) at their widest
+ * configuration (PT 0, plus the later push of P2). */
+static void
+group_offsets (const Group *g,
+               double       off[3][2])
+{
+  memset (off, 0, sizeof (double) * 6);
+  if (g->role == ROLE_SINGLE)
+    return;
+  double rbar = 0;
+  for (guint i = 0; i < g->n; i++)
+    rbar += g->r[i] / g->n;
+  double d = (g->r[0] + g->r[1]) * (g->role == ROLE_P1 ? 1 + P1_GAP : 1)
+             + (g->role == ROLE_P2 ? rbar * P2_PUSH : 0);
+  double ux = cos (g->phi), uy = sin (g->phi);
+  off[0][0] = -0.5 * d * ux;
+  off[0][1] = -0.5 * d * uy;
+  off[1][0] = 0.5 * d * ux;
+  off[1][1] = 0.5 * d * uy;
+  if (g->role == ROLE_P2)
+    {
+      double dc = (g->r[1] + g->r[2]) * (1 + P2_GAP);
+      off[2][0] = off[1][0] + dc * cos (g->phi + P2_ANGLE);
+      off[2][1] = off[1][1] + dc * sin (g->phi + P2_ANGLE);
+    }
 }
 
 static gboolean
@@ -398,64 +425,69 @@ layout_build (const KilnSimParams *p,
           rbar += g.r[i] / g.n;
         }
       g.phi = g_rand_double_range (r, 0, 2 * G_PI);
-      switch (role)
-        {
-        case ROLE_SINGLE:
-          g.bound = g.r[0];
-          break;
-        case ROLE_PAIR:
-          g.bound = 0.5 * (g.r[0] + g.r[1]) + MAX (g.r[0], g.r[1]);
-          break;
-        case ROLE_P1:
-          g.bound = 0.5 * (g.r[0] + g.r[1]) * (1 + P1_GAP) + MAX (g.r[0], g.r[1]);
-          break;
-        case ROLE_P2:
-        default:
-          g.bound = 0.5 * (g.r[0] + g.r[1]) + g.r[1] + 2 * g.r[2] * (1 + P2_GAP) + rbar * P2_PUSH;
-          break;
-        }
-      g.bound += p->shell ? p->shell_diameter_nm + 1 : 1;
       label += g.n;
       left -= g.n;
       g_array_append_val (groups, g);
     }
   (void) plan;
 
-  /* place the groups without overlap, fully inside the field */
+  /* place the groups (random orientation and position) so that no two particles of different
+   * groups come closer than their radii plus two shell diameters, all inside the field */
   double half = 0.5 * p->size_px * p->pixel_size_nm - 2 * p->pixel_size_nm;
+  double margin = (p->shell ? 2 * p->shell_diameter_nm : 0) + 4;
   Group *gs = (Group *) groups->data;
-  for (guint i = 0; i < groups->len; i++)
+  guint ng = groups->len;
+  double (*pos)[2] = (double (*)[2]) g_malloc0 (sizeof (double) * 6 * MAX (ng, 1));
+  gboolean all = FALSE;
+  for (int restart = 0; restart < 100 && !all; restart++)
     {
-      gboolean placed = FALSE;
-      for (int attempt = 0; attempt < 4000 && !placed; attempt++)
+      all = TRUE;
+      for (guint i = 0; i < ng && all; i++)
         {
-          double lim = half - gs[i].bound;
-          if (lim < 0)
-            break;
-          double x = g_rand_double_range (r, -lim, lim), y = g_rand_double_range (r, -lim, lim);
-          placed = TRUE;
-          for (guint j = 0; j < i && placed; j++)
+          gboolean placed = FALSE;
+          for (int attempt = 0; attempt < 1000 && !placed; attempt++)
             {
-              double dx = x - gs[j].cx, dy = y - gs[j].cy;
-              if (sqrt (dx * dx + dy * dy) < gs[i].bound + gs[j].bound + 4)
-                placed = FALSE;
+              double off[3][2];
+              gs[i].phi = g_rand_double_range (r, 0, 2 * G_PI);
+              group_offsets (&gs[i], off);
+              double x = g_rand_double_range (r, -half, half), y = g_rand_double_range (r, -half, half);
+              placed = TRUE;
+              for (guint k = 0; k < gs[i].n && placed; k++)
+                {
+                  double px = x + off[k][0], py = y + off[k][1];
+                  double rk = gs[i].r[k] + margin * 0.5;
+                  if (fabs (px) + rk > half || fabs (py) + rk > half)
+                    placed = FALSE;
+                  for (guint j = 0; j < i && placed; j++)
+                    for (guint m = 0; m < gs[j].n && placed; m++)
+                      if (hypot (px - pos[3 * j + m][0], py - pos[3 * j + m][1])
+                          < gs[i].r[k] + gs[j].r[m] + margin)
+                        placed = FALSE;
+                }
+              if (placed)
+                {
+                  gs[i].cx = x;
+                  gs[i].cy = y;
+                  for (guint k = 0; k < gs[i].n; k++)
+                    {
+                      pos[3 * i + k][0] = x + off[k][0];
+                      pos[3 * i + k][1] = y + off[k][1];
+                    }
+                }
             }
-          if (placed)
-            {
-              gs[i].cx = x;
-              gs[i].cy = y;
-            }
+          all = placed;
         }
-      if (!placed)
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                       "Simulation: %u particles of %g nm do not fit in a field of %g × %g nm; "
-                       "use fewer or smaller particles, or a larger image", p->n_particles,
-                       p->core_diameter_nm, p->size_px * p->pixel_size_nm,
-                       p->size_px * p->pixel_size_nm);
-          g_array_free (groups, TRUE);
-          return FALSE;
-        }
+    }
+  g_free (pos);
+  if (!all)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Simulation: %u particles of %g nm do not fit in a field of %g × %g nm; "
+                   "use fewer or smaller particles, or a larger image", p->n_particles,
+                   p->core_diameter_nm, p->size_px * p->pixel_size_nm,
+                   p->size_px * p->pixel_size_nm);
+      g_array_free (groups, TRUE);
+      return FALSE;
     }
   lay->n_groups = groups->len;
   lay->groups = (Group *) g_array_free (groups, FALSE);
@@ -569,7 +601,7 @@ kiln_sim_phantom (const KilnSimParams *p,
       if (g->role == ROLE_P2)
         {
           /* c comes from 70° off the a→b axis and sinters with b after contact */
-          double psi = g->phi + 70.0 * G_PI / 180;
+          double psi = g->phi + P2_ANGLE;
           double contact_c = g->r[1] + g->r[2];
           double dc, rnc = 0;
           if (t < P2_CONTACT_S)
