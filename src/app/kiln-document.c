@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 #include <math.h>
 
 #include "kiln-document.h"
@@ -14,15 +15,17 @@ typedef struct
   char           *name;
   double          pt_time_s;
   double          temperature_c;
-  char           *path;
+  char           *path;          /* absolute */
+  char           *angles_path;   /* absolute, or NULL */
   KilnImageStack *stack;
 } TimePoint;
 
 struct _KilnDocument
 {
-  GObject    parent_instance;
-  char      *title;
-  GPtrArray *time_points;
+  GObject         parent_instance;
+  char           *title;
+  KilnExperiment *experiment;
+  GPtrArray      *time_points;
 };
 
 enum {
@@ -43,6 +46,7 @@ time_point_free (gpointer data)
 
   g_free (tp->name);
   g_free (tp->path);
+  g_free (tp->angles_path);
   g_clear_pointer (&tp->stack, kiln_image_stack_unref);
   g_free (tp);
 }
@@ -53,6 +57,7 @@ kiln_document_finalize (GObject *object)
   KilnDocument *self = KILN_DOCUMENT (object);
 
   g_free (self->title);
+  g_clear_pointer (&self->experiment, kiln_experiment_free);
   g_ptr_array_unref (self->time_points);
   G_OBJECT_CLASS (kiln_document_parent_class)->finalize (object);
 }
@@ -112,6 +117,13 @@ kiln_document_get_title (KilnDocument *self)
   return self->title;
 }
 
+KilnExperiment *
+kiln_document_get_experiment (KilnDocument *self)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), NULL);
+  return self->experiment;
+}
+
 guint
 kiln_document_get_n_time_points (KilnDocument *self)
 {
@@ -128,7 +140,8 @@ kiln_document_dup_time_point_label (KilnDocument *self,
 
   g_return_val_if_fail (index < self->time_points->len, NULL);
   tp = g_ptr_array_index (self->time_points, index);
-  s = g_string_new (tp->name);
+  s = g_string_new (NULL);
+  g_string_append_printf (s, "T%u", index + 1);
   if (isfinite (tp->pt_time_s))
     g_string_append_printf (s, " · %g s", tp->pt_time_s);
   if (isfinite (tp->temperature_c))
@@ -149,91 +162,345 @@ kiln_document_get_stack (KilnDocument *self,
   return tp->stack;
 }
 
+/* Runs in a worker: read a tilt series and its angles. */
+static KilnImageStack *
+read_stack (const char    *path,
+            const char    *angles_path,
+            double         pixel_size_nm,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(KilnImageStack) stack = kiln_io_load_stack (path, cancellable, error);
+
+  if (stack == NULL)
+    return NULL;
+  if (angles_path != NULL)
+    {
+      guint n = 0;
+      g_autofree double *angles = kiln_tlt_load (angles_path, &n, error);
+      if (angles == NULL)
+        return NULL;
+      if (!kiln_image_stack_set_angles (stack, angles, n, error))
+        {
+          g_prefix_error (error, "%s: ", angles_path);
+          return NULL;
+        }
+    }
+  if (stack->pixel_size_nm <= 0 && pixel_size_nm > 0)
+    stack->pixel_size_nm = pixel_size_nm;
+  return g_steal_pointer (&stack);
+}
+
 typedef struct
 {
   char             *path;
   KilnProgressFunc  progress;
   gpointer          progress_data;
-} LoadData;
+  KilnExperiment   *experiment;   /* result, for experiments */
+  KilnImageStack   *stack;        /* result: first time point */
+} OpenData;
 
 static void
-load_data_free (LoadData *d)
+open_data_free (OpenData *d)
 {
   g_free (d->path);
+  g_clear_pointer (&d->experiment, kiln_experiment_free);
+  g_clear_pointer (&d->stack, kiln_image_stack_unref);
   g_free (d);
 }
 
-static void
-load_stack_thread (GTask        *task,
-                   gpointer      source,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
+static gboolean
+is_experiment_path (const char *path)
 {
-  LoadData *d = task_data;
-  GError *error = NULL;
-  KilnImageStack *stack;
+  /* a folder is an experiment (kiln_experiment_load says so if it holds no experiment.json) */
+  return g_str_has_suffix (path, "experiment.json") || g_file_test (path, G_FILE_TEST_IS_DIR);
+}
 
-  kiln_report (d->progress, d->progress_data, 0.0, _("Reading the tilt series"));
-  stack = kiln_io_load_stack (d->path, cancellable, &error);
-  if (stack == NULL)
+static void
+open_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  OpenData *d = task_data;
+  GError *error = NULL;
+
+  kiln_report (d->progress, d->progress_data, 0.0, _("Reading"));
+  if (is_experiment_path (d->path))
+    {
+      KilnExperimentTimePoint *tp;
+      g_autofree char *tilts = NULL;
+      g_autofree char *angles = NULL;
+
+      d->experiment = kiln_experiment_load (d->path, &error);
+      if (d->experiment == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      tp = g_ptr_array_index (d->experiment->time_points, 0);
+      tilts = kiln_experiment_path (d->experiment, tp->tilts);
+      angles = kiln_experiment_path (d->experiment, tp->angles);
+      d->stack = read_stack (tilts, angles, d->experiment->pixel_size_nm, cancellable, &error);
+    }
+  else
+    d->stack = read_stack (d->path, NULL, 0, cancellable, &error);
+
+  if (d->stack == NULL)
     g_task_return_error (task, error);
   else
     {
       kiln_report (d->progress, d->progress_data, 1.0, NULL);
-      g_task_return_pointer (task, stack, (GDestroyNotify) kiln_image_stack_unref);
+      g_task_return_boolean (task, TRUE);
     }
 }
 
 void
-kiln_document_load_stack_async (KilnDocument        *self,
-                                GFile               *file,
-                                GCancellable        *cancellable,
-                                KilnProgressFunc     progress,
-                                gpointer             progress_data,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
+kiln_document_open_async (KilnDocument        *self,
+                          GFile               *file,
+                          GCancellable        *cancellable,
+                          KilnProgressFunc     progress,
+                          gpointer             progress_data,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-  LoadData *d = g_new0 (LoadData, 1);
+  OpenData *d = g_new0 (OpenData, 1);
 
   d->path = g_file_get_path (file);
   d->progress = progress;
   d->progress_data = progress_data;
-  g_task_set_source_tag (task, kiln_document_load_stack_async);
-  g_task_set_task_data (task, d, (GDestroyNotify) load_data_free);
+  g_task_set_source_tag (task, kiln_document_open_async);
+  g_task_set_task_data (task, d, (GDestroyNotify) open_data_free);
   if (d->path == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                                _("Only local files can be opened"));
       return;
     }
-  g_task_run_in_thread (task, load_stack_thread);
+  g_task_run_in_thread (task, open_thread);
 }
 
 gboolean
-kiln_document_load_stack_finish (KilnDocument  *self,
-                                 GAsyncResult  *result,
-                                 GError       **error)
+kiln_document_open_finish (KilnDocument  *self,
+                           GAsyncResult  *result,
+                           GError       **error)
 {
-  LoadData *d = g_task_get_task_data (G_TASK (result));
-  KilnImageStack *stack = g_task_propagate_pointer (G_TASK (result), error);
-  TimePoint *tp;
+  OpenData *d;
 
-  if (stack == NULL)
+  if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;
+  d = g_task_get_task_data (G_TASK (result));
 
   g_ptr_array_set_size (self->time_points, 0);
-  tp = g_new0 (TimePoint, 1);
-  tp->name = g_strdup ("T1");
-  tp->pt_time_s = stack->time_s;
-  tp->temperature_c = stack->temperature_c;
-  tp->path = g_strdup (d->path);
-  tp->stack = stack;
-  g_ptr_array_add (self->time_points, tp);
-
+  g_clear_pointer (&self->experiment, kiln_experiment_free);
   g_free (self->title);
-  self->title = g_path_get_basename (d->path);
+
+  if (d->experiment != NULL)
+    {
+      self->experiment = g_steal_pointer (&d->experiment);
+      for (guint i = 0; i < self->experiment->time_points->len; i++)
+        {
+          KilnExperimentTimePoint *etp = g_ptr_array_index (self->experiment->time_points, i);
+          TimePoint *tp = g_new0 (TimePoint, 1);
+
+          tp->name = g_strdup (etp->name);
+          tp->pt_time_s = etp->time_s;
+          tp->temperature_c = etp->temperature_c;
+          tp->path = kiln_experiment_path (self->experiment, etp->tilts);
+          tp->angles_path = kiln_experiment_path (self->experiment, etp->angles);
+          g_ptr_array_add (self->time_points, tp);
+        }
+      self->title = g_strdup (self->experiment->title && *self->experiment->title
+                              ? self->experiment->title : _("Experiment"));
+    }
+  else
+    {
+      TimePoint *tp = g_new0 (TimePoint, 1);
+
+      tp->name = g_strdup ("T1");
+      tp->pt_time_s = d->stack->time_s;
+      tp->temperature_c = d->stack->temperature_c;
+      tp->path = g_strdup (d->path);
+      g_ptr_array_add (self->time_points, tp);
+      self->title = g_path_get_basename (d->path);
+    }
+  ((TimePoint *) g_ptr_array_index (self->time_points, 0))->stack = g_steal_pointer (&d->stack);
+
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TIME_POINTS]);
   return TRUE;
+}
+
+typedef struct
+{
+  guint           index;
+  char           *path;
+  char           *angles_path;
+  double          pixel_size_nm;
+} LoadTpData;
+
+static void
+load_tp_data_free (LoadTpData *d)
+{
+  g_free (d->path);
+  g_free (d->angles_path);
+  g_free (d);
+}
+
+static void
+load_tp_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  LoadTpData *d = task_data;
+  GError *error = NULL;
+  KilnImageStack *stack = read_stack (d->path, d->angles_path, d->pixel_size_nm, cancellable, &error);
+
+  if (stack == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, stack, (GDestroyNotify) kiln_image_stack_unref);
+}
+
+void
+kiln_document_load_time_point_async (KilnDocument        *self,
+                                     guint                index,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  TimePoint *tp;
+  LoadTpData *d;
+
+  g_task_set_source_tag (task, kiln_document_load_time_point_async);
+  if (index >= self->time_points->len)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("There is no time point %u"), index + 1);
+      return;
+    }
+  tp = g_ptr_array_index (self->time_points, index);
+  if (tp->stack != NULL)
+    {
+      g_task_return_pointer (task, kiln_image_stack_ref (tp->stack),
+                             (GDestroyNotify) kiln_image_stack_unref);
+      return;
+    }
+  d = g_new0 (LoadTpData, 1);
+  d->index = index;
+  d->path = g_strdup (tp->path);
+  d->angles_path = g_strdup (tp->angles_path);
+  d->pixel_size_nm = self->experiment ? self->experiment->pixel_size_nm : 0;
+  g_task_set_task_data (task, d, (GDestroyNotify) load_tp_data_free);
+  g_task_run_in_thread (task, load_tp_thread);
+}
+
+KilnImageStack *
+kiln_document_load_time_point_finish (KilnDocument  *self,
+                                      GAsyncResult  *result,
+                                      GError       **error)
+{
+  KilnImageStack *stack = g_task_propagate_pointer (G_TASK (result), error);
+  LoadTpData *d = g_task_get_task_data (G_TASK (result));
+
+  if (stack != NULL && d != NULL && d->index < self->time_points->len)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, d->index);
+      if (tp->stack == NULL)
+        tp->stack = kiln_image_stack_ref (stack);
+    }
+  return stack;
+}
+
+typedef struct
+{
+  char             *dir;
+  KilnProgressFunc  progress;
+  gpointer          progress_data;
+} DemoData;
+
+static void
+demo_data_free (DemoData *d)
+{
+  g_free (d->dir);
+  g_free (d);
+}
+
+static void
+demo_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  DemoData *d = task_data;
+  g_autofree char *json = g_build_filename (d->dir, "experiment.json", NULL);
+  g_autofree char *tmp = NULL;
+  KilnSimParams params;
+  GError *error = NULL;
+
+  if (g_file_test (json, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr(KilnExperiment) e = kiln_experiment_load (d->dir, NULL);
+      if (e != NULL)
+        {
+          g_task_return_pointer (task, g_strdup (d->dir), g_free);
+          return;
+        }
+    }
+
+  /* write into a fresh sibling folder, then move it in place: never a half-written demo */
+  tmp = g_strdup_printf ("%s.tmp-%u", d->dir, g_random_int ());
+  kiln_sim_params_init (&params, KILN_SIM_PRESET_TEACHING);
+  params.seed = 2023;
+  if (g_mkdir_with_parents (tmp, 0755) != 0 ||
+      !kiln_sim_write_experiment (&params, tmp, cancellable, d->progress, d->progress_data, &error))
+    {
+      if (error == NULL)
+        error = g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot create %s"), tmp);
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_file_test (d->dir, G_FILE_TEST_IS_DIR))
+    {
+      /* an unusable old demo is moved aside, never deleted */
+      g_autofree char *old = g_strdup_printf ("%s.old-%u", d->dir, g_random_int ());
+      if (g_rename (d->dir, old) != 0)
+        g_warning ("Cannot move %s aside", d->dir);
+    }
+  if (g_rename (tmp, d->dir) != 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
+                               _("Cannot move the demo experiment into %s"), d->dir);
+      return;
+    }
+  g_task_return_pointer (task, g_strdup (d->dir), g_free);
+}
+
+void
+kiln_document_make_demo_async (const char          *dir,
+                               GCancellable        *cancellable,
+                               KilnProgressFunc     progress,
+                               gpointer             progress_data,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  DemoData *d = g_new0 (DemoData, 1);
+
+  d->dir = g_strdup (dir);
+  d->progress = progress;
+  d->progress_data = progress_data;
+  g_task_set_source_tag (task, kiln_document_make_demo_async);
+  g_task_set_task_data (task, d, (GDestroyNotify) demo_data_free);
+  g_task_run_in_thread (task, demo_thread);
+}
+
+char *
+kiln_document_make_demo_finish (GAsyncResult  *result,
+                                GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -1,5 +1,8 @@
 /* kiln-document.h — what the window shows: an experiment's time points and their data
  *
+ * A document is either a Kiln experiment folder (experiment.json, many time points) or a single
+ * imported tilt series (one time point). Tilt series are loaded lazily, in worker threads.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #pragma once
@@ -14,26 +17,50 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (KilnDocument, kiln_document, KILN, DOCUMENT, GObject)
 
-KilnDocument   *kiln_document_new                 (void);
-const char     *kiln_document_get_title           (KilnDocument  *self);
-guint           kiln_document_get_n_time_points   (KilnDocument  *self);
+KilnDocument   *kiln_document_new                  (void);
+const char     *kiln_document_get_title            (KilnDocument  *self);
+guint           kiln_document_get_n_time_points    (KilnDocument  *self);
 /* "T3 · 12 s · 370 °C" */
-char           *kiln_document_dup_time_point_label (KilnDocument *self,
-                                                    guint         index);
+char           *kiln_document_dup_time_point_label (KilnDocument  *self,
+                                                    guint          index);
 /* The loaded tilt stack of a time point, or NULL while not loaded. */
-KilnImageStack *kiln_document_get_stack           (KilnDocument  *self,
-                                                   guint          index);
+KilnImageStack *kiln_document_get_stack            (KilnDocument  *self,
+                                                    guint          index);
+/* The experiment (NULL for a single imported series). */
+KilnExperiment *kiln_document_get_experiment       (KilnDocument  *self);
 
-/* Load a single tilt series (one time point) in a worker thread. */
-void            kiln_document_load_stack_async    (KilnDocument        *self,
-                                                   GFile               *file,
-                                                   GCancellable        *cancellable,
-                                                   KilnProgressFunc     progress,
-                                                   gpointer             progress_data,
-                                                   GAsyncReadyCallback  callback,
-                                                   gpointer             user_data);
-gboolean        kiln_document_load_stack_finish   (KilnDocument        *self,
-                                                   GAsyncResult        *result,
-                                                   GError             **error);
+/* Open @file: a folder holding experiment.json, an experiment.json, or a tilt-series file
+ * (TIFF, MRC, DM3, DM4). Loads the first time point's tilts. */
+void            kiln_document_open_async           (KilnDocument        *self,
+                                                    GFile               *file,
+                                                    GCancellable        *cancellable,
+                                                    KilnProgressFunc     progress,
+                                                    gpointer             progress_data,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+gboolean        kiln_document_open_finish          (KilnDocument        *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
+
+/* Load the tilts of time point @index if they are not loaded yet. */
+void            kiln_document_load_time_point_async  (KilnDocument        *self,
+                                                      guint                index,
+                                                      GCancellable        *cancellable,
+                                                      GAsyncReadyCallback  callback,
+                                                      gpointer             user_data);
+KilnImageStack *kiln_document_load_time_point_finish (KilnDocument        *self,
+                                                      GAsyncResult        *result,
+                                                      GError             **error);
+
+/* Create the demo experiment (simulator, teaching preset, fixed seed) in @dir if it does not
+ * hold one yet; returns the folder through the task. */
+void            kiln_document_make_demo_async      (const char          *dir,
+                                                    GCancellable        *cancellable,
+                                                    KilnProgressFunc     progress,
+                                                    gpointer             progress_data,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+char           *kiln_document_make_demo_finish     (GAsyncResult        *result,
+                                                    GError             **error);
 
 G_END_DECLS

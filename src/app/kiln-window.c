@@ -136,15 +136,40 @@ show_document (KilnWindow *self)
 }
 
 static void
+on_time_point_loaded (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(KilnWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnImageStack) stack = kiln_document_load_time_point_finish (KILN_DOCUMENT (source),
+                                                                         result, &error);
+
+  end_task (self, error);
+  if (stack != NULL &&
+      kiln_document_get_stack (self->document, gtk_drop_down_get_selected (self->time_point_dropdown)) == stack)
+    kiln_experiment_panel_set_stack (self->experiment_panel, stack);
+}
+
+static void
 on_time_point_selected (GtkDropDown *dropdown,
                         GParamSpec  *pspec,
                         KilnWindow  *self)
 {
   guint i = gtk_drop_down_get_selected (dropdown);
+  KilnImageStack *stack;
 
-  if (i != GTK_INVALID_LIST_POSITION)
-    kiln_experiment_panel_set_stack (self->experiment_panel,
-                                     kiln_document_get_stack (self->document, i));
+  if (i == GTK_INVALID_LIST_POSITION || i >= kiln_document_get_n_time_points (self->document))
+    return;
+  stack = kiln_document_get_stack (self->document, i);
+  if (stack != NULL)
+    {
+      kiln_experiment_panel_set_stack (self->experiment_panel, stack);
+      return;
+    }
+  begin_task (self, _("Reading the tilt series…"));
+  kiln_document_load_time_point_async (self->document, i, self->cancellable,
+                                       on_time_point_loaded, g_object_ref (self));
 }
 
 static void
@@ -169,7 +194,7 @@ on_stack_loaded (GObject      *source,
   g_autoptr(KilnWindow) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!kiln_document_load_stack_finish (KILN_DOCUMENT (source), result, &error))
+  if (!kiln_document_open_finish (KILN_DOCUMENT (source), result, &error))
     {
       end_task (self, error);
       return;
@@ -199,20 +224,40 @@ kiln_window_open_file (KilnWindow *self,
     }
   what = g_strdup_printf (_("Opening %s…"), name);
   begin_task (self, what);
-  kiln_document_load_stack_async (self->document, file, self->cancellable,
-                                  relay_progress, self->relay,
-                                  on_stack_loaded, g_object_ref (self));
+  kiln_document_open_async (self->document, file, self->cancellable,
+                            relay_progress, self->relay,
+                            on_stack_loaded, g_object_ref (self));
+}
+
+static void
+on_demo_ready (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(KilnWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = kiln_document_make_demo_finish (result, &error);
+  g_autoptr(GFile) file = NULL;
+
+  if (dir == NULL)
+    {
+      end_task (self, error);
+      return;
+    }
+  file = g_file_new_for_path (dir);
+  kiln_window_open_file (self, file);
 }
 
 void
 kiln_window_open_demo (KilnWindow *self)
 {
-  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
 
   g_return_if_fail (KILN_IS_WINDOW (self));
-  g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-               _("The demo experiment needs the simulator, which is not part of this build yet."));
-  end_task (self, error);
+  dir = g_build_filename (g_get_user_cache_dir (), "kiln", "demo-teaching", NULL);
+  begin_task (self, _("Simulating the demo experiment…"));
+  kiln_document_make_demo_async (dir, self->cancellable, relay_progress, self->relay,
+                                 on_demo_ready, g_object_ref (self));
 }
 
 static void
