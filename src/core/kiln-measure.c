@@ -13,7 +13,7 @@
 #include "kiln-measure.h"
 #include "kiln-morphology.h"
 
-#define SUB 4   /* sub-bins per voxel of the sliding 1-voxel slab */
+#define SUB 8   /* histogram bins per voxel length along a measuring axis */
 
 static const char *value_names[KILN_MEASURE_N_VALUES] = {
   "r_n", "d_xy", "d_z", "d", "r_p", "h_over_w",
@@ -73,27 +73,62 @@ sym3_eigenvalues (double m[3][3],
     ev[k] = m[k][k];
 }
 
-/* Minimum over slab centres t ∈ [t0, t1] of the count of samples in a 1-unit slab, from a
- * histogram of sub-bins of width 1/SUB starting at t = tmin. */
+/* Moving average of @h (n bins) over a window of @w bins (w may be fractional), in place. */
+static void
+box_filter (double *h,
+            gssize  n,
+            double  w)
+{
+  double *cum, *orig;
+
+  if (w <= 1e-9)
+    return;
+  orig = g_memdup2 (h, n * sizeof (double));
+  cum = g_new (double, n + 1);
+  cum[0] = 0;
+  for (gssize k = 0; k < n; k++)
+    cum[k + 1] = cum[k] + h[k];
+  for (gssize k = 0; k < n; k++)
+    {
+      double x0 = k + 0.5 - w / 2, x1 = k + 0.5 + w / 2, s0, s1;
+      gssize i0, i1;
+
+      x0 = CLAMP (x0, 0, (double) n);
+      x1 = CLAMP (x1, 0, (double) n);
+      i0 = MIN ((gssize) x0, n - 1);
+      i1 = MIN ((gssize) x1, n - 1);
+      s0 = cum[i0] + (x0 - i0) * orig[i0];
+      s1 = cum[i1] + (x1 - i1) * orig[i1];
+      h[k] = (s1 - s0) / w;
+    }
+  g_free (cum);
+  g_free (orig);
+}
+
+/* The smallest cross-section (area in 3D, width in 2D) of a set of unit voxels (pixels) across
+ * direction @u, for positions t ∈ [t0, t1] along it.  @hist holds the voxel centres' positions
+ * binned by 1/SUB from @tmin; the voxels are treated as unit cubes (squares): their projection
+ * onto u is the convolution of boxes of widths |u_x|, |u_y|(, |u_z|), which removes the
+ * aliasing of counting centres on oblique directions.  Modifies @hist. */
 static double
-min_slab (const double *hist,
-          gssize        n_bins,
-          double        tmin,
-          double        t0,
-          double        t1)
+min_section (double       *hist,
+             gssize        n_bins,
+             double        tmin,
+             const double *u,
+             int           dims,
+             double        t0,
+             double        t1)
 {
   double best = HUGE_VAL;
 
-  for (gssize k = 0; k + SUB <= n_bins; k++)
+  for (int k = 0; k < dims; k++)
+    box_filter (hist, n_bins, fabs (u[k]) * SUB);
+  for (gssize k = 0; k < n_bins; k++)
     {
-      double centre = tmin + (k + SUB / 2.0) / SUB;
-      double sum = 0;
-
+      double centre = tmin + (k + 0.5) / SUB;
       if (centre < t0 || centre > t1)
         continue;
-      for (int j = 0; j < SUB; j++)
-        sum += hist[k + j];
-      best = MIN (best, sum);
+      best = MIN (best, hist[k] * SUB);
     }
   return best == HUGE_VAL ? 0 : best;
 }
@@ -251,8 +286,8 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
           tmin = MIN (tmin, t);
           tmax = MAX (tmax, t);
         }
-      tmin -= 1;
-      n_bins = (gssize) ((tmax + 1 - tmin) * SUB) + 2;
+      tmin -= 2;
+      n_bins = (gssize) ((tmax + 2 - tmin) * SUB) + 2;
       hist = g_new0 (double, n_bins);
       for (guint z = lo[2]; z <= hi[2]; z++)
         for (guint y = lo[1]; y <= hi[1]; y++)
@@ -266,7 +301,7 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
               hist[(gssize) ((t - tmin) * SUB)] += 1;
             }
       out->value[KILN_MEASURE_NECK_RADIUS_3D] =
-        sqrt (min_slab (hist, n_bins, tmin, 0, L) / G_PI) * vs;
+        sqrt (min_section (hist, n_bins, tmin, u, 3, 0, L) / G_PI) * vs;
       g_free (hist);
     }
 
@@ -348,7 +383,7 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
                 double t = (x - fc[0][0]) * u2[0] + (y - fc[0][1]) * u2[1];
                 hist[(gssize) ((t - tmin) * SUB)] += 1;
               }
-        out->value[KILN_MEASURE_R_N] = 0.5 * min_slab (hist, n_bins, tmin, 0, L2) * vs;
+        out->value[KILN_MEASURE_R_N] = 0.5 * min_section (hist, n_bins, tmin, u2, 2, 0, L2) * vs;
         g_free (hist);
         for (guint z = 1; z < bd; z++)
           if (neck_count[z] > neck_count[best_z])

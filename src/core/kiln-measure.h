@@ -12,12 +12,12 @@
  *     d     √(d_xy² + d_z²);
  *     r_p   mean radius of the circles of equal area to F_A and F_B;
  *     r_n   W_n / 2, W_n = the narrowest width of F_A ∪ F_B across the d_xy axis between the
- *           two centres (1-pixel slabs); 0 when A and B do not touch in 3D;
+ *           two centres (pixels taken as unit squares); 0 when A and B do not touch in 3D;
  *     H/W   mean over A, B of (extent across the d_xy axis) / (extent along it).
  * True 3D:
- *   neck_radius_3d  √(S/π), S the smallest cross-section area of A ∪ B in 1-voxel slabs
- *                   perpendicular to the centre–centre axis, between the centres (0 if not
- *                   touching);
+ *   neck_radius_3d  √(S/π), S the smallest cross-section area of A ∪ B (voxels taken as
+ *                   unit cubes) on planes perpendicular to the centre–centre axis, between
+ *                   the centres (0 if not touching);
  *   distance_3d     distance of the centres of mass of A and B;
  *   radius_3d       mean equivalent-sphere radius (3V/4π)^⅓;
  *   aspect_3d       mean √(λ_max/λ_min) of the inertia (covariance) matrix of each label.

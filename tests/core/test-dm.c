@@ -362,20 +362,31 @@ write_bytes (const char *path,
   kiln_test_write_bytes (path, d, len);
 }
 
-/* Re-emit a parsed tree with another version and/or byte order. */
+/* Re-emit a parsed tree with another version and/or byte order, leaving out the tags whose
+ * path (as in the dump: "/ImageList/[1]/ImageTags/Meta Data") is in @skip. */
 static void
-reencode_tag (Enc             *e,
-              const KilnDmTag *tag,
-              gboolean         from_little)
+reencode_tag (Enc               *e,
+              const KilnDmTag   *tag,
+              const char        *path,
+              gboolean           from_little,
+              const char *const *skip)
 {
   gsize name_len;
   const guint8 *name = kiln_dm_tag_name_bytes (tag, &name_len);
 
+  if (skip != NULL && g_strv_contains (skip, path))
+    return;
   if (kiln_dm_tag_is_group (tag))
     {
       enc_group_begin_raw (e, name, name_len, kiln_dm_tag_sorted (tag), kiln_dm_tag_open (tag));
       for (guint i = 0; i < kiln_dm_tag_n_children (tag); i++)
-        reencode_tag (e, kiln_dm_tag_child (tag, i), from_little);
+        {
+          const KilnDmTag *child = kiln_dm_tag_child (tag, i);
+          g_autofree char *sub = kiln_dm_tag_name (child)[0] != '\0'
+                                   ? g_strdup_printf ("%s/%s", path, kiln_dm_tag_name (child))
+                                   : g_strdup_printf ("%s/[%u]", path, i);
+          reencode_tag (e, child, sub, from_little, skip);
+        }
       enc_group_end (e);
     }
   else
@@ -390,9 +401,10 @@ reencode_tag (Enc             *e,
 }
 
 static GBytes *
-reencode (const KilnDmFile *file,
-          guint             version,
-          gboolean          little)
+reencode (const KilnDmFile  *file,
+          guint              version,
+          gboolean           little,
+          const char *const *skip)
 {
   Enc *e = enc_new (version, little);
   const KilnDmTag *root = kiln_dm_file_root (file);
@@ -401,7 +413,12 @@ reencode (const KilnDmFile *file,
   e->buf->data[version == 4 ? 17 : 13] = kiln_dm_tag_open (root);
 
   for (guint i = 0; i < kiln_dm_tag_n_children (root); i++)
-    reencode_tag (e, kiln_dm_tag_child (root, i), kiln_dm_file_little_endian (file));
+    {
+      const KilnDmTag *child = kiln_dm_tag_child (root, i);
+      g_autofree char *sub = g_strdup_printf ("/%s", kiln_dm_tag_name (child));
+
+      reencode_tag (e, child, sub, kiln_dm_file_little_endian (file), skip);
+    }
   return enc_finish (e);
 }
 
@@ -465,6 +482,8 @@ typedef struct
   AngleSources angles;
   gboolean     big_first;   /* the big image at ImageList/[0], thumbnail after it */
   gboolean     no_thumbnail;
+  gboolean     tracking_duplicate;   /* two records claim the same series index */
+  const char  *setup_direction;      /* NULL: "max -> min" */
   /* overrides for bad inputs */
   gboolean     data_count_override;
   guint64      data_count;
@@ -623,7 +642,8 @@ synth_image (Enc         *e,
           enc_scalar (e, "Maximum tilt angle (deg)", 7, 40.0);
           enc_scalar (e, "Minimum tilt angle (deg)", 7, 40.0 - 10.0 * (n - 1));
           enc_scalar (e, "Tilt angle step (deg)", 7, 10.0);
-          enc_string (e, "Tilt direction", "max -> min");
+          enc_string (e, "Tilt direction", s->setup_direction != NULL ? s->setup_direction
+                                                                      : "max -> min");
           enc_string (e, "Tilt model", "equal");
           enc_group_end (e);
           enc_group_end (e);
@@ -636,6 +656,9 @@ synth_image (Enc         *e,
           for (guint j = 0; j < n; j++)
             {
               guint idx = n - 1 - j;
+
+              if (s->tracking_duplicate && j == 1)
+                idx = n - 1;
 
               enc_group_begin (e, "", TRUE, FALSE);
               enc_scalar (e, "Acquisition index", 3, j);
@@ -933,7 +956,7 @@ test_needle_reencoded (void)
 
   for (guint v = 0; v < G_N_ELEMENTS (variants); v++)
     {
-      g_autoptr(GBytes) bytes = reencode (file, variants[v].version, variants[v].little);
+      g_autoptr(GBytes) bytes = reencode (file, variants[v].version, variants[v].little, NULL);
       g_autofree char *out = g_strdup_printf ("needle-%u-%d.dm%u", variants[v].version,
                                               variants[v].little, variants[v].version);
       g_autofree char *out_path = kiln_test_tmpfile (out);
@@ -960,6 +983,53 @@ test_needle_reencoded (void)
       stack = kiln_dm_load_stack (out_path, NULL, &error);
       g_assert_no_error (error);
       assert_stacks_equal (stack, orig);
+    }
+}
+
+/* The needle's angles from each of its sources in turn, by removing the preferred ones: all
+ * agree on −90 … +90° step 2 (this checks DM's calibration convention, value =
+ * scale · (index − origin), on real data: origin 45, scale 2). */
+static void
+test_needle_angle_sources (void)
+{
+  g_autofree char *path = needle_path ();
+  g_autoptr(KilnDmFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *const skip_meta[] = { "/ImageList/[1]/ImageTags/Meta Data", NULL };
+  const char *const skip_tracking[] = { "/ImageList/[1]/ImageTags/Meta Data",
+                                        "/ImageList/[1]/ImageTags/Tomography/Tracking data", NULL };
+  const char *const skip_cal[] = { "/ImageList/[1]/ImageTags/Meta Data",
+                                   "/ImageList/[1]/ImageTags/Tomography/Tracking data",
+                                   "/ImageList/[1]/ImageData/Calibrations/Dimension/[2]", NULL };
+  const char *const skip_all[] = { "/ImageList/[1]/ImageTags/Meta Data",
+                                   "/ImageList/[1]/ImageTags/Tomography",
+                                   "/ImageList/[1]/ImageData/Calibrations/Dimension/[2]", NULL };
+  const char *const *skips[] = { skip_meta, skip_tracking, skip_cal, skip_all };
+  gsize full_size;
+
+  if (path == NULL)
+    return;
+  file = kiln_dm_file_open (path, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(GBytes) full = reencode (file, 4, TRUE, NULL);
+    full_size = g_bytes_get_size (full);
+  }
+  for (guint v = 0; v < G_N_ELEMENTS (skips); v++)
+    {
+      g_autoptr(GBytes) bytes = reencode (file, 4, TRUE, skips[v]);
+      g_autofree char *out_path = kiln_test_tmpfile ("needle-skip.dm4");
+      g_autoptr(KilnImageStack) stack = NULL;
+      gboolean last = v == G_N_ELEMENTS (skips) - 1;
+
+      g_assert_cmpuint (g_bytes_get_size (bytes), <, full_size);   /* something was left out */
+      write_bytes (out_path, bytes);
+      stack = kiln_dm_load_stack (out_path, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (stack->has_angles, ==, !last);
+      for (guint k = 0; k < 91 && !last; k++)
+        g_assert_cmpfloat (stack->angles_deg[k], ==, -90.0 + 2.0 * k);   /* exact */
+      g_assert_cmpfloat_with_epsilon (stack->pixel_size_nm, 18.0, 0.01);
     }
 }
 
@@ -1107,10 +1177,13 @@ test_angle_sources (void)
     { ANGLES_NONE, ANGLES_NONE },
   };
 
-  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+  for (guint c = 0; c < G_N_ELEMENTS (cases) + 1; c++)
     for (guint version = 3; version <= 4; version++)
       {
         Synth s = synth_default ();
+        const AngleSources *expect_case;
+        /* the last case: tracking records with a duplicate series index are not used */
+        const AngleSources dup_case[2] = { ANGLES_TRACKING | ANGLES_CALIBRATION, ANGLES_CALIBRATION };
         g_autoptr(GBytes) bytes = NULL;
         g_autofree char *path = kiln_test_tmpfile ("angles.dm");
         g_autoptr(KilnImageStack) stack = NULL;
@@ -1118,19 +1191,38 @@ test_angle_sources (void)
 
         s.version = version;
         s.little = version == 3;
-        s.angles = cases[c][0];
+        expect_case = c < G_N_ELEMENTS (cases) ? cases[c] : dup_case;
+        s.tracking_duplicate = c == G_N_ELEMENTS (cases);
+        s.angles = expect_case[0];
         bytes = synth_file (&s);
         write_bytes (path, bytes);
         stack = kiln_dm_load_stack (path, NULL, &error);
         g_assert_no_error (error);
-        g_assert_cmpint (stack->has_angles, ==, cases[c][1] != ANGLES_NONE);
+        g_assert_cmpint (stack->has_angles, ==, expect_case[1] != ANGLES_NONE);
         for (guint k = 0; k < 12; k++)
           {
-            double expect = cases[c][1] != ANGLES_NONE ? source_angle (cases[c][1], k, 12) : 0.0;
+            double expect = expect_case[1] != ANGLES_NONE ? source_angle (expect_case[1], k, 12) : 0.0;
             /* float64 tags and small-integer float32 calibrations: exact */
             g_assert_cmpfloat (stack->angles_deg[k], ==, expect);
           }
       }
+
+  /* a tilt order that min/max/step cannot describe gives no angles */
+  {
+    Synth s = synth_default ();
+    g_autoptr(GBytes) bytes = NULL;
+    g_autofree char *path = kiln_test_tmpfile ("bidir.dm");
+    g_autoptr(KilnImageStack) stack = NULL;
+    g_autoptr(GError) error = NULL;
+
+    s.angles = ANGLES_SETUP;
+    s.setup_direction = "0 -> max, then 0 -> min";
+    bytes = synth_file (&s);
+    write_bytes (path, bytes);
+    stack = kiln_dm_load_stack (path, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_false (stack->has_angles);
+  }
 }
 
 static void
@@ -1539,6 +1631,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dm/needle", test_needle);
   g_test_add_func ("/dm/needle-tree", test_needle_tree);
   g_test_add_func ("/dm/needle-reencoded", test_needle_reencoded);
+  g_test_add_func ("/dm/needle-angle-sources", test_needle_angle_sources);
   g_test_add_func ("/dm/synthetic-types", test_synthetic_types);
   g_test_add_func ("/dm/synthetic-tree", test_synthetic_tree);
   g_test_add_func ("/dm/angle-sources", test_angle_sources);
