@@ -17,7 +17,9 @@ typedef struct
   double          temperature_c;
   char           *path;          /* absolute */
   char           *angles_path;   /* absolute, or NULL */
+  char           *truth_dir;     /* absolute, or NULL */
   KilnImageStack *stack;
+  KilnVolumePair *volumes;       /* cached */
 } TimePoint;
 
 struct _KilnDocument
@@ -47,7 +49,9 @@ time_point_free (gpointer data)
   g_free (tp->name);
   g_free (tp->path);
   g_free (tp->angles_path);
+  g_free (tp->truth_dir);
   g_clear_pointer (&tp->stack, kiln_image_stack_unref);
+  g_clear_pointer (&tp->volumes, kiln_volume_pair_free);
   g_free (tp);
 }
 
@@ -309,6 +313,7 @@ kiln_document_open_finish (KilnDocument  *self,
           tp->temperature_c = etp->temperature_c;
           tp->path = kiln_experiment_path (self->experiment, etp->tilts);
           tp->angles_path = kiln_experiment_path (self->experiment, etp->angles);
+          tp->truth_dir = kiln_experiment_path (self->experiment, etp->truth);
           g_ptr_array_add (self->time_points, tp);
         }
       self->title = g_strdup (self->experiment->title && *self->experiment->title
@@ -503,4 +508,174 @@ kiln_document_make_demo_finish (GAsyncResult  *result,
                                 GError       **error)
 {
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+double
+kiln_document_get_time_s (KilnDocument *self,
+                          guint         index)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), NAN);
+  if (index >= self->time_points->len)
+    return NAN;
+  return ((TimePoint *) g_ptr_array_index (self->time_points, index))->pt_time_s;
+}
+
+double
+kiln_document_get_temperature_c (KilnDocument *self,
+                                 guint         index)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), NAN);
+  if (index >= self->time_points->len)
+    return NAN;
+  return ((TimePoint *) g_ptr_array_index (self->time_points, index))->temperature_c;
+}
+
+void
+kiln_volume_pair_free (KilnVolumePair *pair)
+{
+  if (pair == NULL)
+    return;
+  g_clear_pointer (&pair->volume, kiln_volume_unref);
+  g_clear_pointer (&pair->labels, kiln_label_volume_unref);
+  g_free (pair);
+}
+
+static KilnVolumePair *
+volume_pair_copy (const KilnVolumePair *pair)
+{
+  KilnVolumePair *copy = g_new0 (KilnVolumePair, 1);
+
+  copy->volume = pair->volume ? kiln_volume_ref (pair->volume) : NULL;
+  copy->labels = pair->labels ? kiln_label_volume_ref (pair->labels) : NULL;
+  return copy;
+}
+
+gboolean
+kiln_document_has_volume (KilnDocument *self,
+                          guint         index)
+{
+  TimePoint *tp;
+
+  if (index >= self->time_points->len)
+    return FALSE;
+  tp = g_ptr_array_index (self->time_points, index);
+  return tp->volumes != NULL || tp->truth_dir != NULL;
+}
+
+typedef struct
+{
+  guint  index;
+  char  *dir;
+} LoadVolData;
+
+static void
+load_vol_data_free (LoadVolData *d)
+{
+  g_free (d->dir);
+  g_free (d);
+}
+
+static void
+load_volume_thread (GTask        *task,
+                    gpointer      source,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  LoadVolData *d = task_data;
+  g_autofree char *vpath = g_build_filename (d->dir, "volume.mrc", NULL);
+  g_autofree char *lpath = g_build_filename (d->dir, "labels.mrc", NULL);
+  g_autoptr(KilnVolumePair) pair = g_new0 (KilnVolumePair, 1);
+  GError *error = NULL;
+
+  pair->volume = kiln_mrc_load_volume (vpath, cancellable, &error);
+  if (pair->volume == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_file_test (lpath, G_FILE_TEST_EXISTS))
+    {
+      pair->labels = kiln_mrc_load_labels (lpath, cancellable, &error);
+      if (pair->labels == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      if (pair->labels->nx != pair->volume->nx || pair->labels->ny != pair->volume->ny ||
+          pair->labels->nz != pair->volume->nz)
+        {
+          g_task_return_new_error (task, KILN_ERROR, KILN_ERROR_MISMATCH,
+                                   _("%s and %s differ in size"), vpath, lpath);
+          return;
+        }
+      if (pair->labels->voxel_size_nm <= 0)
+        pair->labels->voxel_size_nm = pair->volume->voxel_size_nm;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&pair), (GDestroyNotify) kiln_volume_pair_free);
+}
+
+void
+kiln_document_load_volume_async (KilnDocument        *self,
+                                 guint                index,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  TimePoint *tp;
+  LoadVolData *d;
+
+  g_task_set_source_tag (task, kiln_document_load_volume_async);
+  if (index >= self->time_points->len)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("There is no time point %u"), index + 1);
+      return;
+    }
+  tp = g_ptr_array_index (self->time_points, index);
+  if (tp->volumes != NULL)
+    {
+      g_task_return_pointer (task, volume_pair_copy (tp->volumes), (GDestroyNotify) kiln_volume_pair_free);
+      return;
+    }
+  if (tp->truth_dir == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                               _("Time point %u has no reconstructed volume yet"), index + 1);
+      return;
+    }
+  d = g_new0 (LoadVolData, 1);
+  d->index = index;
+  d->dir = g_strdup (tp->truth_dir);
+  g_task_set_task_data (task, d, (GDestroyNotify) load_vol_data_free);
+  g_task_run_in_thread (task, load_volume_thread);
+}
+
+KilnVolumePair *
+kiln_document_load_volume_finish (KilnDocument  *self,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  KilnVolumePair *pair = g_task_propagate_pointer (G_TASK (result), error);
+  LoadVolData *d = g_task_get_task_data (G_TASK (result));
+
+  if (pair != NULL && d != NULL && d->index < self->time_points->len)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, d->index);
+      if (tp->volumes == NULL)
+        tp->volumes = volume_pair_copy (pair);
+    }
+  return pair;
+}
+
+char *
+kiln_document_dup_labels_path (KilnDocument *self,
+                               guint         index)
+{
+  TimePoint *tp;
+
+  if (index >= self->time_points->len)
+    return NULL;
+  tp = g_ptr_array_index (self->time_points, index);
+  return tp->truth_dir ? g_build_filename (tp->truth_dir, "labels.mrc", NULL) : NULL;
 }

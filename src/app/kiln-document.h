@@ -29,6 +29,38 @@ KilnImageStack *kiln_document_get_stack            (KilnDocument  *self,
 /* The experiment (NULL for a single imported series). */
 KilnExperiment *kiln_document_get_experiment       (KilnDocument  *self);
 
+/* PT time (s) and temperature (°C) of a time point; NAN when unknown. */
+double          kiln_document_get_time_s           (KilnDocument  *self,
+                                                    guint          index);
+double          kiln_document_get_temperature_c    (KilnDocument  *self,
+                                                    guint          index);
+
+/* A time point's volume and labels (either may be NULL), for the 3D view and measurements:
+ * today the simulator's ground truth (truth/volume.mrc, truth/labels.mrc) of the experiment. */
+typedef struct
+{
+  KilnVolume      *volume;
+  KilnLabelVolume *labels;
+} KilnVolumePair;
+
+void            kiln_volume_pair_free              (KilnVolumePair *pair);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnVolumePair, kiln_volume_pair_free)
+
+/* Path of the label volume of time point @index, or NULL. Free with g_free. */
+char           *kiln_document_dup_labels_path      (KilnDocument  *self,
+                                                    guint          index);
+/* TRUE when time point @index has a volume to show. */
+gboolean        kiln_document_has_volume           (KilnDocument  *self,
+                                                    guint          index);
+void            kiln_document_load_volume_async    (KilnDocument        *self,
+                                                    guint                index,
+                                                    GCancellable        *cancellable,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+KilnVolumePair *kiln_document_load_volume_finish   (KilnDocument        *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
+
 /* Open @file: a folder holding experiment.json, an experiment.json, or a tilt-series file
  * (TIFF, MRC, DM3, DM4). Loads the first time point's tilts. */
 void            kiln_document_open_async           (KilnDocument        *self,

@@ -52,6 +52,12 @@ struct _KilnVolumeView
   GLuint           box_vbo;
   GLuint           volume_tex;
   GLuint           label_tex;
+  GLuint           overlay_vao;
+  GLuint           overlay_vbo;
+
+  gboolean         overlay_visible;
+  gboolean         overlay_dirty;
+  float            overlay[2 + 2 * 48][3];   /* centre line, then the neck circle as segments */
 };
 
 enum {
@@ -394,9 +400,16 @@ kiln_volume_view_realize (GtkWidget *widget)
   glBindBuffer (GL_ARRAY_BUFFER, self->box_vbo);
   glEnableVertexAttribArray (0);
   glVertexAttribPointer (0, 3, GL_FLOAT, GL_FALSE, 0, NULL);
+  glGenVertexArrays (1, &self->overlay_vao);
+  glGenBuffers (1, &self->overlay_vbo);
+  glBindVertexArray (self->overlay_vao);
+  glBindBuffer (GL_ARRAY_BUFFER, self->overlay_vbo);
+  glEnableVertexAttribArray (0);
+  glVertexAttribPointer (0, 3, GL_FLOAT, GL_FALSE, 0, NULL);
   glBindVertexArray (0);
   glBindBuffer (GL_ARRAY_BUFFER, 0);
   self->upload_pending = TRUE;
+  self->overlay_dirty = TRUE;
 }
 
 static void
@@ -413,6 +426,10 @@ kiln_volume_view_unrealize (GtkWidget *widget)
         glDeleteTextures (1, &self->label_tex);
       if (self->box_vbo)
         glDeleteBuffers (1, &self->box_vbo);
+      if (self->overlay_vbo)
+        glDeleteBuffers (1, &self->overlay_vbo);
+      if (self->overlay_vao)
+        glDeleteVertexArrays (1, &self->overlay_vao);
       if (self->vao)
         glDeleteVertexArrays (1, &self->vao);
       if (self->box_vao)
@@ -423,6 +440,7 @@ kiln_volume_view_unrealize (GtkWidget *widget)
         glDeleteProgram (self->box_program);
     }
   self->volume_tex = self->label_tex = self->box_vbo = self->vao = self->box_vao = 0;
+  self->overlay_vao = self->overlay_vbo = 0;
   self->ray_program = self->box_program = 0;
 
   GTK_WIDGET_CLASS (kiln_volume_view_parent_class)->unrealize (widget);
@@ -481,6 +499,22 @@ kiln_volume_view_render (GtkGLArea    *area,
   glUniform4f (glGetUniformLocation (self->box_program, "color"), 0.55f, 0.75f, 0.75f, 1.0f);
   glBindVertexArray (self->box_vao);
   glDrawArrays (GL_LINES, 0, 24);
+
+  if (self->overlay_visible)
+    {
+      if (self->overlay_dirty)
+        {
+          glBindBuffer (GL_ARRAY_BUFFER, self->overlay_vbo);
+          glBufferData (GL_ARRAY_BUFFER, sizeof self->overlay, self->overlay, GL_DYNAMIC_DRAW);
+          glBindBuffer (GL_ARRAY_BUFFER, 0);
+          self->overlay_dirty = FALSE;
+        }
+      glUniform4f (glGetUniformLocation (self->box_program, "color"), 1.0f, 1.0f, 1.0f, 1.0f);
+      glBindVertexArray (self->overlay_vao);
+      glDrawArrays (GL_LINES, 0, 2);
+      glUniform4f (glGetUniformLocation (self->box_program, "color"), 1.0f, 0.85f, 0.2f, 1.0f);
+      glDrawArrays (GL_LINES, 2, 2 * 48);
+    }
 
   glBindVertexArray (0);
   glUseProgram (0);
@@ -831,5 +865,57 @@ kiln_volume_view_set_selection (KilnVolumeView *self,
 {
   self->selected[0] = a;
   self->selected[1] = b;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+}
+
+void
+kiln_volume_view_set_pair_overlay (KilnVolumeView *self,
+                                   gboolean        visible,
+                                   const double    a[3],
+                                   const double    b[3],
+                                   const double    neck[3],
+                                   double          neck_radius_nm)
+{
+  double axis[3], u[3], v[3], n, helper[3] = { 1, 0, 0 };
+
+  self->overlay_visible = visible && a != NULL && b != NULL && neck != NULL;
+  if (self->overlay_visible)
+    {
+      for (int i = 0; i < 3; i++)
+        {
+          self->overlay[0][i] = (float) a[i];
+          self->overlay[1][i] = (float) b[i];
+          axis[i] = b[i] - a[i];
+        }
+      n = sqrt (axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2]);
+      if (n < 1e-9)
+        n = 1;
+      for (int i = 0; i < 3; i++)
+        axis[i] /= n;
+      if (fabs (axis[0]) > 0.9)
+        {
+          helper[0] = 0;
+          helper[1] = 1;
+        }
+      /* u = axis × helper, v = axis × u: an orthonormal basis of the neck plane */
+      u[0] = axis[1] * helper[2] - axis[2] * helper[1];
+      u[1] = axis[2] * helper[0] - axis[0] * helper[2];
+      u[2] = axis[0] * helper[1] - axis[1] * helper[0];
+      n = sqrt (u[0] * u[0] + u[1] * u[1] + u[2] * u[2]);
+      for (int i = 0; i < 3; i++)
+        u[i] /= n;
+      v[0] = axis[1] * u[2] - axis[2] * u[1];
+      v[1] = axis[2] * u[0] - axis[0] * u[2];
+      v[2] = axis[0] * u[1] - axis[1] * u[0];
+      for (int k = 0; k < 48; k++)
+        for (int e = 0; e < 2; e++)
+          {
+            double t = 2 * G_PI * (k + e) / 48;
+            for (int i = 0; i < 3; i++)
+              self->overlay[2 + 2 * k + e][i] =
+                (float) (neck[i] + neck_radius_nm * (cos (t) * u[i] + sin (t) * v[i]));
+          }
+      self->overlay_dirty = TRUE;
+    }
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
 }

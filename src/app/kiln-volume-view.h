@@ -57,6 +57,14 @@ void       kiln_volume_view_set_preset     (KilnVolumeView   *self,
 void       kiln_volume_view_set_selection  (KilnVolumeView   *self,
                                             guint32           a,
                                             guint32           b);
+/* Draw the centre line of a pair (centres in nm) and its neck as a circle of @neck_radius_nm
+ * around @neck_centre_nm, perpendicular to the centre line. visible = FALSE hides it. */
+void       kiln_volume_view_set_pair_overlay (KilnVolumeView *self,
+                                            gboolean          visible,
+                                            const double      centre_a_nm[3],
+                                            const double      centre_b_nm[3],
+                                            const double      neck_centre_nm[3],
+                                            double            neck_radius_nm);
 /* The label of the first labelled voxel under widget point (x, y), 0 if none; @position_nm
  * (nullable) gets the voxel centre in nm. */
 guint32    kiln_volume_view_pick           (KilnVolumeView   *self,

@@ -6,6 +6,7 @@
 
 #include <glib/gi18n.h>
 
+#include "kiln-analyze-panel.h"
 #include "kiln-document.h"
 #include "kiln-experiment-panel.h"
 #include "kiln-window.h"
@@ -37,6 +38,7 @@ struct _KilnWindow
   GtkListBox           *steps_list;
   GtkStack             *panel_stack;
   KilnExperimentPanel  *experiment_panel;
+  KilnAnalyzePanel     *analyze_panel;
   GtkDropDown          *time_point_dropdown;
   GtkRevealer          *status_revealer;
   GtkLabel             *status_label;
@@ -116,6 +118,17 @@ end_task (KilnWindow   *self,
 }
 
 static void
+set_step_sensitive (KilnWindow *self,
+                    const char *name,
+                    gboolean    sensitive)
+{
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->steps_list));
+       row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (g_strcmp0 (gtk_widget_get_name (row), name) == 0)
+      gtk_widget_set_sensitive (row, sensitive);
+}
+
+static void
 show_document (KilnWindow *self)
 {
   g_autoptr(GtkStringList) items = gtk_string_list_new (NULL);
@@ -131,6 +144,8 @@ show_document (KilnWindow *self)
   gtk_label_set_label (self->subtitle_label, kiln_document_get_title (self->document));
   gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), TRUE);
   kiln_experiment_panel_set_stack (self->experiment_panel, kiln_document_get_stack (self->document, 0));
+  kiln_analyze_panel_set_document (self->analyze_panel, self->document);
+  set_step_sensitive (self, "analyze", kiln_document_has_volume (self->document, 0));
   gtk_stack_set_visible_child_name (self->stack, "document");
   gtk_list_box_select_row (self->steps_list, gtk_list_box_get_row_at_index (self->steps_list, 0));
 }
@@ -161,6 +176,7 @@ on_time_point_selected (GtkDropDown *dropdown,
 
   if (i == GTK_INVALID_LIST_POSITION || i >= kiln_document_get_n_time_points (self->document))
     return;
+  kiln_analyze_panel_set_time_point (self->analyze_panel, i);
   stack = kiln_document_get_stack (self->document, i);
   if (stack != NULL)
     {
@@ -385,6 +401,7 @@ kiln_window_class_init (KilnWindowClass *klass)
   object_class->finalize = kiln_window_finalize;
 
   g_type_ensure (KILN_TYPE_EXPERIMENT_PANEL);
+  g_type_ensure (KILN_TYPE_ANALYZE_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/kiln_tomo/Kiln/kiln-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, title_label);
@@ -392,6 +409,7 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, steps_list);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, panel_stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, experiment_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, analyze_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, time_point_dropdown);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, status_revealer);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, status_label);
