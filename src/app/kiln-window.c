@@ -458,3 +458,33 @@ kiln_window_new (KilnApplication *application)
 {
   return g_object_new (KILN_TYPE_WINDOW, "application", application, NULL);
 }
+
+KilnDocument *
+kiln_window_get_document (KilnWindow *self)
+{
+  g_return_val_if_fail (KILN_IS_WINDOW (self), NULL);
+  return self->document;
+}
+
+GCancellable *
+kiln_window_begin_task (KilnWindow       *self,
+                        const char       *what,
+                        KilnProgressFunc *progress,
+                        gpointer         *progress_data)
+{
+  g_return_val_if_fail (KILN_IS_WINDOW (self), NULL);
+  begin_task (self, what);
+  if (progress != NULL)
+    *progress = relay_progress;
+  if (progress_data != NULL)
+    *progress_data = self->relay;
+  return self->cancellable;
+}
+
+void
+kiln_window_end_task (KilnWindow   *self,
+                      const GError *error)
+{
+  g_return_if_fail (KILN_IS_WINDOW (self));
+  end_task (self, error);
+}
