@@ -6,8 +6,8 @@
  *   P_k      = line integrals of the phantom (weight × px), axis angle/shift applied,
  *              at the true angles (nominal + angle error)                     → projections
  *   E_k      = offset + gain · N_e · σ · (G_probe ⊛ P_k)                        → clean
- *              (N_e = dose per tilt × pixel area, σ = HAADF scattering fraction per pixel of
- *              weight 1, gain = detector units per detected electron)
+ *              (N_e = dose per tilt × pixel area, σ = scatter_per_nm × pixel size: the HAADF
+ *              scattering fraction per pixel of weight 1, gain = detector units per detected electron)
  *   D_k      = E_k moved by the drift transform drift[k] (IMOD .xf semantics: the content moves
  *              by (dx, dy))                                                    → noise_free
  *   tilts_k  = offset + gain · Poisson(N_e σ (D_k − offset)/(gain N_e σ)) + scan noise
@@ -68,7 +68,7 @@ typedef struct
   double        probe_sigma_nm;       /* Gaussian probe blur (0 = none) */
   double        dose_e_nm2;           /* per series, > 0 */
   gboolean      shot_noise;           /* Poisson at that dose */
-  double        scatter_per_px;       /* σ: fraction scattered per pixel of weight 1 */
+  double        scatter_per_nm;       /* fraction scattered to the detector per nm of weight 1 */
   double        detector_gain;        /* detector units per detected electron */
   double        detector_offset;      /* detector units of vacuum */
   KilnNoiseKind scan_noise;
