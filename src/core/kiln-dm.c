@@ -231,7 +231,6 @@ static KilnDmTag *
 parse_tag (Parser *p,
            int     depth)
 {
-  g_autoptr(GError) local = NULL;
   KilnDmTag *tag;
   guint64 kind, name_len, v;
   guint wide = p->file->version == 4 ? 8 : 4;
@@ -715,14 +714,16 @@ type_name (guint64 code)
     }
 }
 
-/* Append the value of type info[*idx] at data[*off]; @show limits how many array elements
- * are printed. */
+/* Append the value of type info[*idx] at data[*off] (nothing when !@show); arrays show
+ * their first 8 elements, arrays inside arrays only their length, so that the listing stays
+ * short whatever the file holds. */
 static void
-dump_value (GString       *out,
+dump_value (GString         *out,
             const KilnDmTag *tag,
-            guint         *idx,
-            gsize         *off,
-            gboolean       show)
+            guint           *idx,
+            gsize           *off,
+            gboolean         show,
+            gboolean         nested)
 {
   guint64 code = tag->info[(*idx)++];
   guint64 size;
@@ -761,7 +762,7 @@ dump_value (GString       *out,
           (*idx)++;
           if (show && f > 0)
             g_string_append (out, ", ");
-          dump_value (out, tag, idx, off, show);
+          dump_value (out, tag, idx, off, show, nested);
         }
       if (show)
         g_string_append (out, "}");
@@ -778,7 +779,9 @@ dump_value (GString       *out,
     if (show)
       {
         g_string_append_printf (out, "array[%" G_GUINT64_FORMAT "] of ", count);
-        if (tag->info[start] == KILN_DM_TYPE_UINT16 && count <= 256 && *idx == 1)
+        if (nested)
+          g_string_append_printf (out, "%s", type_name (tag->info[start]));
+        else if (tag->info[start] == KILN_DM_TYPE_UINT16 && count <= 256 && *idx == 1)
           {
             g_autofree char *s = kiln_dm_tag_get_string (tag);
             g_string_append_printf (out, "uint16 \"%s\"", s);
@@ -795,7 +798,7 @@ dump_value (GString       *out,
 
                 if (e > 0)
                   g_string_append (out, ", ");
-                dump_value (out, tag, &k, &o, TRUE);
+                dump_value (out, tag, &k, &o, TRUE, TRUE);
               }
             if (count > n_show)
               g_string_append (out, ", …");
@@ -803,7 +806,7 @@ dump_value (GString       *out,
               {
                 guint k = start;
                 gsize o2 = 0;
-                dump_value (out, tag, &k, &o2, FALSE);
+                dump_value (out, tag, &k, &o2, FALSE, TRUE);
                 g_string_append (out, type_name (tag->info[start]));
               }
             g_string_append (out, "]");
@@ -838,7 +841,7 @@ dump_tag (GString         *out,
       gsize off = 0;
 
       g_string_append_printf (out, "%s = ", path);
-      dump_value (out, tag, &idx, &off, TRUE);
+      dump_value (out, tag, &idx, &off, TRUE, FALSE);
       g_string_append_c (out, '\n');
     }
 }

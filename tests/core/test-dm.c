@@ -716,6 +716,16 @@ synth_misc (Enc *e)
   enc_data (e, "StructArray", as_info, G_N_ELEMENTS (as_info), as_raw, sizeof as_raw, HOST_LITTLE);
   enc_data (e, "String18", str_info, 2, (const guint8 *) "hello", 5, HOST_LITTLE);
   enc_array (e, "Doubles", 7, 3, arr);
+  {
+    /* an array of 3 arrays of 2 uint16 */
+    guint64 aa_info[] = { 20, 20, 4, 2, 3 };
+    guint8 aa_raw[12];
+
+    for (guint i = 0; i < 6; i++)
+      pack (4, 1000 * i + 1, aa_raw + 2 * i);
+    enc_data (e, "ArrayOfArrays", aa_info, G_N_ELEMENTS (aa_info), aa_raw, sizeof aa_raw,
+              HOST_LITTLE);
+  }
   enc_scalar (e, "Bool", 8, 1);
   enc_scalar (e, "Int8", 9, -7);
   enc_scalar (e, "UInt8", 10, 250);
@@ -1166,6 +1176,20 @@ test_synthetic_tree (void)
                                         "uint8 200}, struct {int32 -200000, uint8 201}, "
                                         "struct {int32 -300000, uint8 202}]\n"));
         g_assert_nonnull (strstr (body, "/Misc/String18 = string \"hello\"\n"));
+        g_assert_nonnull (strstr (body, "/Misc/ArrayOfArrays = array[3] of [array[2] of uint16, "
+                                        "array[2] of uint16, array[2] of uint16]\n"));
+        {
+          /* the last element of the last inner array: 5th uint16 → 5001 */
+          gsize size;
+          const guint8 *raw = kiln_dm_tag_data (kiln_dm_tag_lookup (misc, "ArrayOfArrays"), &size);
+          guint16 u;
+
+          g_assert_cmpuint (size, ==, 12);
+          memcpy (&u, raw + 10, 2);
+          if (little != HOST_LITTLE)
+            u = GUINT16_SWAP_LE_BE (u);
+          g_assert_cmpuint (u, ==, 5001);
+        }
         g_assert_nonnull (strstr (body, "/Misc/Doubles = array[3] of [float64 -1.5, float64 2.25, "
                                         "float64 1.0000000000000001e+300]\n"));
         g_assert_nonnull (strstr (body, "/ImageList/[1]/Name = array[9] of uint16 \"synthetic\"\n"));
@@ -1623,6 +1647,12 @@ test_corrupted (void)
                 }
             }
           write_raw (path, buf, len);
+          {
+            /* the tree listing of whatever parses must not crash either */
+            g_autoptr(KilnDmFile) file = kiln_dm_file_open (path, NULL);
+            if (file != NULL)
+              g_free (kiln_dm_file_dump (file));
+          }
           stack = kiln_dm_load_stack (path, NULL, &error);
           if (stack == NULL)
             {
