@@ -1,0 +1,401 @@
+/* kiln-align.c — whole tilt-series alignment
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kiln-align.h"
+#include "kiln-alloc.h"
+#include "kiln-error.h"
+
+static void
+xf_identity (KilnXf *xf)
+{
+  xf->a11 = xf->a22 = 1.0;
+  xf->a12 = xf->a21 = 0.0;
+  xf->dx = xf->dy = 0.0;
+}
+
+static void
+sub_progress (double      fraction,
+              const char *message,
+              gpointer    data)
+{
+  kiln_progress_report (data, fraction, message);
+}
+
+gboolean
+kiln_align_method_from_string (const char      *name,
+                               KilnAlignMethod *method)
+{
+  if (g_strcmp0 (name, "xcorr") == 0)
+    *method = KILN_ALIGN_XCORR;
+  else if (g_strcmp0 (name, "mi") == 0)
+    *method = KILN_ALIGN_MI;
+  else if (g_strcmp0 (name, "com") == 0)
+    *method = KILN_ALIGN_COM;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+const char *
+kiln_align_method_to_string (KilnAlignMethod method)
+{
+  switch (method)
+    {
+    case KILN_ALIGN_XCORR:
+      return "xcorr";
+    case KILN_ALIGN_COM:
+      return "com";
+    case KILN_ALIGN_MI:
+    default:
+      return "mi";
+    }
+}
+
+void
+kiln_align_params_init (KilnAlignParams *params)
+{
+  params->method = KILN_ALIGN_MI;
+  kiln_xcorr_params_init (&params->xcorr);
+  kiln_mi_register_params_init (&params->mi);
+}
+
+void
+kiln_align_result_free (KilnAlignResult *result)
+{
+  if (result == NULL)
+    return;
+  g_free (result->xf);
+  g_free (result->tilts);
+  g_free (result);
+}
+
+static KilnAlignResult *
+result_new (guint n)
+{
+  KilnAlignResult *r = g_new0 (KilnAlignResult, 1);
+
+  r->n_tilts = n;
+  r->xf = g_new0 (KilnXf, n);
+  r->tilts = g_new0 (KilnAlignTilt, n);
+  for (guint k = 0; k < n; k++)
+    {
+      xf_identity (&r->xf[k]);
+      r->tilts[k].angle_deg = NAN;
+      r->tilts[k].neighbour = k;
+      r->tilts[k].xcorr_peak = NAN;
+      r->tilts[k].mi_nats = NAN;
+      r->tilts[k].refine_px = NAN;
+    }
+  return r;
+}
+
+KilnAlignResult *
+kiln_align_result_new_from_xf (const KilnXf *xf,
+                               guint         n_tilts)
+{
+  KilnAlignResult *r = result_new (n_tilts);
+
+  memcpy (r->xf, xf, n_tilts * sizeof (KilnXf));
+  for (guint k = 0; k < n_tilts; k++)
+    {
+      r->tilts[k].dx_px = xf[k].dx;
+      r->tilts[k].dy_px = xf[k].dy;
+      r->tilts[k].rotation_deg = atan2 (xf[k].a21, xf[k].a11) * 180.0 / G_PI;
+      if (fabs (r->tilts[k].rotation_deg) > 1e-9)
+        r->has_rotation = TRUE;
+    }
+  return r;
+}
+
+static inline guint
+neighbour_of (guint k,
+              guint z)
+{
+  return k > z ? k - 1 : (k < z ? k + 1 : k);
+}
+
+/* Per-pair refinement (fills rel[k], the transform moving raw tilt k onto raw tilt r). */
+typedef struct
+{
+  double dx, dy, rot_deg, mi;
+  guint  evals;
+} PairResult;
+
+KilnAlignResult *
+kiln_align_series (const KilnImageStack  *stack,
+                   const KilnAlignParams *params,
+                   const KilnAlignResult *start,
+                   GCancellable          *cancellable,
+                   KilnProgressFunc       progress,
+                   gpointer               progress_data,
+                   GError               **error)
+{
+  guint n = stack->n_tilts, w = stack->width, h = stack->height, z;
+  g_autofree double *shifts = NULL;
+  g_autofree double *peaks = NULL;
+  g_autofree double *prior = NULL;
+  g_autofree PairResult *pairs = NULL;
+  KilnAlignResult *res;
+  KilnProgress prog, sub;
+  gboolean coarse = TRUE;
+
+  if (n == 0 || w < 16 || h < 16)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Alignment needs at least one tilt of at least 16 × 16 pixels (got %u of "
+                   "%u × %u)", n, w, h);
+      return NULL;
+    }
+  if (start != NULL && start->n_tilts != n)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_MISMATCH,
+                   "The starting alignment has %u transforms but the series has %u tilts",
+                   start->n_tilts, n);
+      return NULL;
+    }
+  if (kiln_check_cancelled (cancellable, error))
+    return NULL;
+
+  kiln_progress_init (&prog, progress, progress_data);
+  z = kiln_image_stack_zero_tilt (stack);
+  shifts = g_new0 (double, 2 * (gsize) n);
+  peaks = g_new0 (double, n);
+  for (guint k = 0; k < n; k++)
+    peaks[k] = NAN;
+
+  if (start)
+    {
+      prior = g_new0 (double, 2 * (gsize) n);
+      for (guint k = 0; k < n; k++)
+        {
+          prior[2 * k] = start->xf[k].dx;
+          prior[2 * k + 1] = start->xf[k].dy;
+        }
+    }
+
+  /* coarse stage */
+  if (params->method == KILN_ALIGN_COM)
+    {
+      sub = kiln_progress_sub (&prog, 0.0, 0.9);
+      if (!kiln_com_series (stack, shifts, cancellable, sub_progress, &sub, error))
+        return NULL;
+    }
+  else if (params->method == KILN_ALIGN_MI && start != NULL)
+    coarse = FALSE;
+  else
+    {
+      double end = params->method == KILN_ALIGN_MI ? 0.25 : 0.9;
+      sub = kiln_progress_sub (&prog, 0.0, end);
+      if (!kiln_xcorr_series (stack, &params->xcorr, prior, shifts, peaks, cancellable,
+                              sub_progress, &sub, error))
+        return NULL;
+      kiln_progress_report (&sub, 1.0, "Cross-correlation done");
+    }
+
+  res = result_new (n);
+  res->reference = z;
+  res->method = params->method;
+  for (guint k = 0; k < n; k++)
+    {
+      res->tilts[k].angle_deg = stack->has_angles ? stack->angles_deg[k] : NAN;
+      res->tilts[k].neighbour = neighbour_of (k, z);
+      res->tilts[k].xcorr_peak = peaks[k];
+    }
+
+  if (params->method != KILN_ALIGN_MI)
+    {
+      for (guint k = 0; k < n; k++)
+        {
+          xf_identity (&res->xf[k]);
+          res->xf[k].dx = shifts[2 * k];
+          res->xf[k].dy = shifts[2 * k + 1];
+        }
+    }
+  else
+    {
+      /* fine stage: register each raw tilt k onto its raw neighbour r, starting from the coarse
+       * relative transform, in parallel; then compose outward from the reference. */
+      KilnXf *rel = g_new (KilnXf, n);
+      GError *first_error = NULL;
+      gint done = 0, failed = 0;
+      KilnProgress fine = kiln_progress_sub (&prog, 0.25, 0.95);
+
+      pairs = g_new0 (PairResult, n);
+      for (guint k = 0; k < n; k++)
+        {
+          guint r = neighbour_of (k, z);
+          if (coarse)
+            {
+              xf_identity (&rel[k]);
+              rel[k].dx = shifts[2 * k] - shifts[2 * r];
+              rel[k].dy = shifts[2 * k + 1] - shifts[2 * r + 1];
+            }
+          else
+            {
+              KilnXf inv;
+              if (!kiln_xf_invert (&start->xf[r], &inv))
+                xf_identity (&inv);
+              kiln_xf_compose (&inv, &start->xf[k], &rel[k]);
+            }
+        }
+
+#pragma omp parallel for schedule(dynamic, 1)
+      for (gint64 k = 0; k < (gint64) n; k++)
+        {
+          guint r = neighbour_of ((guint) k, z);
+          PairResult *pr = &pairs[k];
+          GError *local = NULL;
+
+          if (k == z || g_atomic_int_get (&failed) || g_cancellable_is_cancelled (cancellable))
+            continue;
+          pr->dx = rel[k].dx;
+          pr->dy = rel[k].dy;
+          pr->rot_deg = params->mi.rotation ? atan2 (rel[k].a21, rel[k].a11) * 180.0 / G_PI : 0.0;
+          if (!kiln_mi_register (kiln_image_stack_tilt_const (stack, r),
+                                 kiln_image_stack_tilt_const (stack, (guint) k), w, h,
+                                 &params->mi, &pr->dx, &pr->dy, &pr->rot_deg, &pr->mi,
+                                 &pr->evals, cancellable, &local))
+            {
+#pragma omp critical (kiln_align_err)
+              {
+                if (first_error == NULL)
+                  first_error = local;
+                else
+                  g_error_free (local);
+              }
+              g_atomic_int_set (&failed, 1);
+              continue;
+            }
+          {
+            gint d = g_atomic_int_add (&done, 1) + 1;
+#ifdef _OPENMP
+            if (omp_get_thread_num () == 0)
+#endif
+              kiln_progress_report (&fine, (double) d / MAX (n - 1, 1),
+                                    "Refining by mutual information");
+          }
+        }
+
+      if (first_error != NULL || kiln_check_cancelled (cancellable, error))
+        {
+          if (first_error)
+            {
+              if (g_error_matches (first_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+                  error == NULL || *error == NULL)
+                g_propagate_error (error, first_error);
+              else
+                g_error_free (first_error);
+            }
+          g_free (rel);
+          kiln_align_result_free (res);
+          return NULL;
+        }
+
+      for (guint k = 0; k < n; k++)
+        {
+          PairResult *pr = &pairs[k];
+          KilnXf fine_xf;
+
+          if (k == z)
+            continue;
+          kiln_xf_rotation (&fine_xf, pr->rot_deg, pr->dx, pr->dy);
+          res->tilts[k].mi_nats = pr->mi;
+          res->tilts[k].refine_px = hypot (pr->dx - rel[k].dx, pr->dy - rel[k].dy);
+          res->mi_evaluations += pr->evals;
+          rel[k] = fine_xf;
+        }
+      xf_identity (&res->xf[z]);
+      for (guint k = z + 1; k < n; k++)
+        kiln_xf_compose (&res->xf[k - 1], &rel[k], &res->xf[k]);
+      for (guint k = z; k-- > 0;)
+        kiln_xf_compose (&res->xf[k + 1], &rel[k], &res->xf[k]);
+      res->has_rotation = params->mi.rotation;
+      g_free (rel);
+    }
+
+  for (guint k = 0; k < n; k++)
+    {
+      res->tilts[k].dx_px = res->xf[k].dx;
+      res->tilts[k].dy_px = res->xf[k].dy;
+      res->tilts[k].rotation_deg = atan2 (res->xf[k].a21, res->xf[k].a11) * 180.0 / G_PI;
+    }
+  res->tilts[z].xcorr_peak = 1.0;
+  kiln_progress_report (&prog, 1.0, NULL);
+  return res;
+}
+
+KilnImageStack *
+kiln_align_apply (const KilnImageStack *stack,
+                  const KilnXf         *xf,
+                  KilnInterp            interp,
+                  guint8              **mask,
+                  GCancellable         *cancellable,
+                  KilnProgressFunc      progress,
+                  gpointer              progress_data,
+                  GError              **error)
+{
+  g_autoptr(KilnImageStack) out = NULL;
+  guint8 *m = NULL;
+  gsize np = (gsize) stack->width * stack->height;
+
+  out = kiln_image_stack_new_like (stack, error);
+  if (out == NULL)
+    return NULL;
+  if (mask)
+    {
+      m = kiln_alloc (np * stack->n_tilts, 1, FALSE, "alignment mask", error);
+      if (m == NULL)
+        return NULL;
+    }
+  for (guint k = 0; k < stack->n_tilts; k++)
+    {
+      const float *src = kiln_image_stack_tilt_const (stack, k);
+      double sum = 0.0;
+
+      if (kiln_check_cancelled (cancellable, error))
+        {
+          kiln_free (m);
+          return NULL;
+        }
+      for (gsize i = 0; i < np; i++)
+        sum += src[i];
+      kiln_transform_image (src, stack->width, stack->height, &xf[k], interp,
+                            (float) (sum / np), kiln_image_stack_tilt (out, k),
+                            m ? m + np * k : NULL);
+      kiln_report (progress, progress_data, (double) (k + 1) / stack->n_tilts,
+                   "Resampling aligned tilts");
+    }
+  if (mask)
+    *mask = m;
+  return g_steal_pointer (&out);
+}
+
+KilnCsv *
+kiln_align_residual_table (const KilnAlignResult *result)
+{
+  static const char *columns[] = {
+    "tilt", "angle_deg", "neighbour", "dx_px", "dy_px", "rotation_deg", "xcorr_peak",
+    "mi_nats", "refine_px", NULL
+  };
+  KilnCsv *csv = kiln_csv_new (columns);
+
+  for (guint k = 0; k < result->n_tilts; k++)
+    {
+      const KilnAlignTilt *t = &result->tilts[k];
+      double row[9] = {
+        k, t->angle_deg, t->neighbour, t->dx_px, t->dy_px, t->rotation_deg, t->xcorr_peak,
+        t->mi_nats, t->refine_px,
+      };
+      kiln_csv_add_row (csv, row);
+    }
+  return csv;
+}

@@ -1,0 +1,129 @@
+/* kiln-align.h — whole tilt-series alignment: coarse cross-correlation (or centre of mass), then
+ * optional Mattes-MI refinement of each adjacent pair; per-tilt IMOD-style transforms, the aligned
+ * stack with a mask of valid pixels, and a per-tilt residual table
+ *
+ * Every tilt k gets a transform X_k (KilnXf, IMOD .xf semantics about the image centre: X_k moves
+ * the content of raw tilt k onto the common frame). The tilt nearest 0° is the reference
+ * (X = identity). Translations: the content moves by +dx, +dy.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "kiln-csv.h"
+#include "kiln-image-stack.h"
+#include "kiln-imod.h"
+#include "kiln-mattes-mi.h"
+#include "kiln-progress.h"
+#include "kiln-transform.h"
+#include "kiln-xcorr.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  KILN_ALIGN_XCORR,   /* cross-correlation of adjacent tilts only */
+  KILN_ALIGN_MI,      /* cross-correlation, then Mattes MI refinement of each pair */
+  KILN_ALIGN_COM,     /* centre of mass only */
+} KilnAlignMethod;
+
+gboolean     kiln_align_method_from_string (const char         *name,
+                                            KilnAlignMethod    *method);
+const char  *kiln_align_method_to_string   (KilnAlignMethod     method);
+
+/**
+ * KilnAlignParams:
+ * @method: see #KilnAlignMethod (default MI)
+ * @xcorr: the coarse stage (its axis_angle_deg is the tilt axis, default 0°)
+ * @mi: the refinement stage (rotation off by default)
+ */
+typedef struct
+{
+  KilnAlignMethod      method;
+  KilnXcorrParams      xcorr;
+  KilnMiRegisterParams mi;
+} KilnAlignParams;
+
+void         kiln_align_params_init        (KilnAlignParams    *params);
+
+/**
+ * KilnAlignTilt:
+ * @angle_deg: the tilt angle (NAN without angles)
+ * @neighbour: the tilt it was registered to (itself for the reference)
+ * @dx_px, @dy_px: the translation of its transform (content moves by +dx, +dy)
+ * @rotation_deg: the rotation of its transform (counter-clockwise, mathematical sense in x, y)
+ * @xcorr_peak: normalised correlation coefficient with the neighbour at the xcorr peak (NAN if
+ *   not computed; 1 for the reference)
+ * @mi_nats: Mattes MI with the neighbour after refinement (NAN if not computed)
+ * @refine_px: length of the correction the MI stage made to the pair's coarse shift (NAN if none)
+ */
+typedef struct
+{
+  double angle_deg;
+  guint  neighbour;
+  double dx_px;
+  double dy_px;
+  double rotation_deg;
+  double xcorr_peak;
+  double mi_nats;
+  double refine_px;
+} KilnAlignTilt;
+
+/**
+ * KilnAlignResult:
+ * @n_tilts: number of tilts
+ * @reference: the index of the reference tilt (nearest 0°)
+ * @method: how it was obtained
+ * @xf: n_tilts transforms
+ * @tilts: n_tilts per-tilt rows of the residual table
+ * @has_rotation: whether rotations were estimated
+ * @mi_evaluations: MI metric evaluations done
+ */
+typedef struct
+{
+  guint           n_tilts;
+  guint           reference;
+  KilnAlignMethod method;
+  KilnXf         *xf;
+  KilnAlignTilt  *tilts;
+  gboolean        has_rotation;
+  guint64         mi_evaluations;
+} KilnAlignResult;
+
+void             kiln_align_result_free    (KilnAlignResult    *result);
+/* A result holding just transforms (e.g. loaded from an .xf file, to start from). */
+KilnAlignResult *kiln_align_result_new_from_xf (const KilnXf   *xf,
+                                                guint           n_tilts);
+
+/* Align @stack (needs ≥ 1 tilt of ≥ 16 × 16 pixels; angles used for stretching and to pick the
+ * reference). @start (nullable; e.g. the previous time point's result, same tilt count): with
+ * method MI the coarse stage is skipped and each pair's refinement starts from @start's relative
+ * transform; with XCORR and xcorr.max_shift_px > 0 the peak search is centred on @start's shifts.
+ * Inputs are untouched. */
+KilnAlignResult *kiln_align_series         (const KilnImageStack   *stack,
+                                            const KilnAlignParams  *params,
+                                            const KilnAlignResult  *start,
+                                            GCancellable           *cancellable,
+                                            KilnProgressFunc        progress,
+                                            gpointer                progress_data,
+                                            GError                **error);
+
+/* Resample every tilt through its transform (@xf, n_tilts of them) with @interp; pixels with no
+ * source get the tilt's mean. @mask (nullable) gets a newly kiln_alloc'ed n_tilts × height ×
+ * width array, 1 where the pixel came from inside the raw tilt (free with kiln_free). */
+KilnImageStack  *kiln_align_apply          (const KilnImageStack   *stack,
+                                            const KilnXf           *xf,
+                                            KilnInterp              interp,
+                                            guint8                **mask,
+                                            GCancellable           *cancellable,
+                                            KilnProgressFunc        progress,
+                                            gpointer                progress_data,
+                                            GError                **error);
+
+/* The residual table: tilt, angle_deg, neighbour, dx_px, dy_px, rotation_deg, xcorr_peak,
+ * mi_nats, refine_px. */
+KilnCsv         *kiln_align_residual_table (const KilnAlignResult  *result);
+
+G_END_DECLS

@@ -1,0 +1,275 @@
+/* kiln-watershed.c — h-maxima marker watershed on the distance map, by union-find flooding
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiln-alloc.h"
+#include "kiln-edt.h"
+#include "kiln-error.h"
+#include "kiln-label.h"
+#include "kiln-watershed.h"
+
+/* Largest number of distinct sort keys (squared distances); beyond, keys are quantised. */
+#define MAX_KEYS (1u << 24)
+
+typedef struct
+{
+  guint32 parent;
+  float   peak;          /* squared distance at the basin's maximum */
+  gboolean significant;  /* its dynamic is known to be ≥ h */
+} Basin;
+
+static inline guint32
+find (Basin   *b,
+      guint32  a)
+{
+  guint32 r = a;
+
+  while (b[r].parent != r)
+    r = b[r].parent;
+  while (b[a].parent != r)
+    {
+      guint32 next = b[a].parent;
+      b[a].parent = r;
+      a = next;
+    }
+  return r;
+}
+
+KilnLabelVolume *
+kiln_watershed_split (const guint8      *mask,
+                      guint              nx,
+                      guint              ny,
+                      guint              nz,
+                      const float       *distance_sq,
+                      double             h,
+                      guint              connectivity,
+                      guint32           *n_labels,
+                      GCancellable      *cancellable,
+                      KilnProgressFunc   progress,
+                      gpointer           progress_data,
+                      GError           **error)
+{
+  g_autoptr(KilnLabelVolume) out = NULL;
+  float *own_dist = NULL;
+  const float *dist;
+  gsize n, n_fg = 0;
+  guint32 *order = NULL, *bucket_start = NULL;
+  guint32 n_keys;
+  float max_d = 0;
+  double key_scale = 1.0;
+  GArray *basins;
+  gssize offs[26];
+  int noff[26][3];
+  int n_offs = 0;
+  guint32 *first_map;
+  guint32 n_out = 0;
+
+  if (!(h > 0) || !isfinite (h))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Watershed marker height h must be > 0 voxels (got %g)", h);
+      return NULL;
+    }
+  if (connectivity != 6 && connectivity != 26)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Connectivity must be 6 or 26, not %u", connectivity);
+      return NULL;
+    }
+  out = kiln_label_volume_new (nx, ny, nz, error);
+  if (out == NULL)
+    return NULL;
+  n = kiln_label_volume_n_voxels (out);
+  if (n >= G_MAXUINT32)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
+                   "The watershed handles volumes of fewer than 2³² voxels (got %u × %u × %u)",
+                   nx, ny, nz);
+      return NULL;
+    }
+
+  kiln_report (progress, progress_data, 0.0, "Distance transform");
+  dist = distance_sq;
+  if (dist == NULL)
+    {
+      own_dist = kiln_alloc (n, sizeof (float), FALSE, "distance map for the watershed", error);
+      if (own_dist == NULL)
+        return NULL;
+      if (!kiln_edt_squared (mask, nx, ny, nz, FALSE, own_dist, cancellable, error))
+        {
+          kiln_free (own_dist);
+          return NULL;
+        }
+      dist = own_dist;
+    }
+
+  /* counting sort of the foreground voxels by decreasing squared distance */
+  kiln_report (progress, progress_data, 0.3, "Sorting voxels by distance");
+  for (gsize i = 0; i < n; i++)
+    if (mask[i])
+      {
+        n_fg++;
+        if (dist[i] > max_d)
+          max_d = dist[i];
+      }
+  if (max_d >= KILN_EDT_INF)
+    max_d = (float) nx * nx + (float) ny * ny + (float) nz * nz;  /* no background at all */
+  if (max_d + 1 > MAX_KEYS)
+    key_scale = (MAX_KEYS - 2) / (double) max_d;
+  n_keys = (guint32) (max_d * key_scale) + 2;
+  bucket_start = g_new0 (guint32, (gsize) n_keys + 1);
+  order = kiln_alloc (MAX (n_fg, 1), sizeof (guint32), FALSE, "watershed voxel order", error);
+  if (order == NULL)
+    {
+      g_free (bucket_start);
+      kiln_free (own_dist);
+      return NULL;
+    }
+#define KEY(i) ((n_keys - 2) - (guint32) (MIN (dist[i], max_d) * key_scale))
+  for (gsize i = 0; i < n; i++)
+    if (mask[i])
+      bucket_start[KEY (i) + 1]++;
+  for (guint32 k = 1; k <= n_keys; k++)
+    bucket_start[k] += bucket_start[k - 1];
+  for (gsize i = 0; i < n; i++)
+    if (mask[i])
+      order[bucket_start[KEY (i)]++] = (guint32) i;
+#undef KEY
+  g_free (bucket_start);
+
+  for (int dz = -1; dz <= 1; dz++)
+    for (int dy = -1; dy <= 1; dy++)
+      for (int dx = -1; dx <= 1; dx++)
+        {
+          if (dx == 0 && dy == 0 && dz == 0)
+            continue;
+          if (connectivity == 6 && abs (dx) + abs (dy) + abs (dz) != 1)
+            continue;
+          noff[n_offs][0] = dx;
+          noff[n_offs][1] = dy;
+          noff[n_offs][2] = dz;
+          offs[n_offs] = ((gssize) dz * ny + dy) * (gssize) nx + dx;
+          n_offs++;
+        }
+
+  /* flooding */
+  kiln_report (progress, progress_data, 0.5, "Flooding");
+  basins = g_array_sized_new (FALSE, FALSE, sizeof (Basin), 1024);
+  {
+    Basin zero = { 0, 0, FALSE };
+    g_array_append_val (basins, zero);
+  }
+  for (gsize k = 0; k < n_fg; k++)
+    {
+      gsize p = order[k];
+      guint x = p % nx, y = (p / nx) % ny, z = p / ((gsize) nx * ny);
+      gboolean interior = x > 0 && y > 0 && z > 0 && x + 1 < nx && y + 1 < ny && z + 1 < nz;
+      guint32 roots[26];
+      int n_roots = 0;
+      guint32 best_nb = 0;
+      float best_nb_d = -1;
+      float v = dist[p];
+      Basin *b;
+
+      if ((k & 0xFFFFF) == 0 && k > 0)
+        {
+          if (g_cancellable_set_error_if_cancelled (cancellable, error))
+            {
+              g_array_free (basins, TRUE);
+              kiln_free (order);
+              kiln_free (own_dist);
+              return NULL;
+            }
+          kiln_report (progress, progress_data, 0.5 + 0.45 * k / (double) n_fg, "Flooding");
+        }
+      b = (Basin *) basins->data;
+      for (int o = 0; o < n_offs; o++)
+        {
+          gsize q;
+          guint32 lq, r;
+
+          if (!interior)
+            {
+              gint64 xx = (gint64) x + noff[o][0], yy = (gint64) y + noff[o][1];
+              gint64 zz = (gint64) z + noff[o][2];
+              if (xx < 0 || yy < 0 || zz < 0 || xx >= nx || yy >= ny || zz >= nz)
+                continue;
+            }
+          q = (gsize) ((gssize) p + offs[o]);
+          lq = out->data[q];
+          if (lq == 0)
+            continue;
+          if (dist[q] > best_nb_d)
+            {
+              best_nb_d = dist[q];
+              best_nb = lq;
+            }
+          r = find (b, lq);
+          {
+            gboolean seen = FALSE;
+            for (int i = 0; i < n_roots; i++)
+              seen |= roots[i] == r;
+            if (!seen)
+              roots[n_roots++] = r;
+          }
+        }
+      if (n_roots == 0)
+        {
+          Basin nb = { basins->len, v, FALSE };
+          out->data[p] = basins->len;
+          g_array_append_val (basins, nb);
+          continue;
+        }
+      if (n_roots > 1)
+        {
+          guint32 top = roots[0];
+          double sv = sqrt (v);
+
+          for (int i = 1; i < n_roots; i++)
+            if (b[roots[i]].peak > b[top].peak ||
+                (b[roots[i]].peak == b[top].peak && roots[i] < top))
+              top = roots[i];
+          for (int i = 0; i < n_roots; i++)
+            {
+              guint32 r = roots[i];
+              if (r == top || b[r].significant)
+                continue;
+              if (sqrt (b[r].peak) - sv < h)
+                b[r].parent = top;      /* not an h-maximum: flooded by the higher basin */
+              else
+                b[r].significant = TRUE;
+            }
+        }
+      out->data[p] = find (b, best_nb);
+    }
+  kiln_free (order);
+  kiln_free (own_dist);
+
+  /* resolve basins and number them in scan order */
+  {
+    Basin *b = (Basin *) basins->data;
+    first_map = g_new0 (guint32, basins->len);
+    for (gsize i = 0; i < n; i++)
+      {
+        guint32 l = out->data[i], r;
+        if (l == 0)
+          continue;
+        r = find (b, l);
+        if (first_map[r] == 0)
+          first_map[r] = ++n_out;
+        out->data[i] = first_map[r];
+      }
+    g_free (first_map);
+  }
+  g_array_free (basins, TRUE);
+  kiln_report (progress, progress_data, 1.0, NULL);
+  if (n_labels != NULL)
+    *n_labels = n_out;
+  return g_steal_pointer (&out);
+}
