@@ -125,7 +125,11 @@ void main ()
                   if (sample_volume (o + d * m) >= threshold) b = m; else a = m;
                 }
               vec3 hit = o + d * b;
-              uint label = has_labels ? sample_label (hit + d * step) : 0u;
+              // the label just inside the surface: look up to 4 half-voxel steps deeper, so
+              // that grazing hits on a particle's rim still find its label
+              uint label = 0u;
+              for (int k = 1; k <= 4 && has_labels && label == 0u; k++)
+                label = sample_label (hit + d * (step * float (k)));
               if (has_labels && hide_unlabelled && label == 0u)
                 {
                   prev_t = t;

@@ -30,6 +30,7 @@ struct _KilnWindow
   KilnDocument         *document;
   GCancellable         *cancellable;
   ProgressRelay        *relay;
+  char                 *initial_step;
 
   /* template children */
   GtkStack             *stack;
@@ -148,6 +149,10 @@ show_document (KilnWindow *self)
   set_step_sensitive (self, "analyze", kiln_document_has_volume (self->document, 0));
   gtk_stack_set_visible_child_name (self->stack, "document");
   gtk_list_box_select_row (self->steps_list, gtk_list_box_get_row_at_index (self->steps_list, 0));
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->steps_list));
+       row != NULL && self->initial_step != NULL; row = gtk_widget_get_next_sibling (row))
+    if (g_strcmp0 (gtk_widget_get_name (row), self->initial_step) == 0 && gtk_widget_get_sensitive (row))
+      gtk_list_box_select_row (self->steps_list, GTK_LIST_BOX_ROW (row));
 }
 
 static void
@@ -380,6 +385,7 @@ kiln_window_finalize (GObject *object)
 
   g_clear_object (&self->settings);
   g_clear_object (&self->document);
+  g_free (self->initial_step);
   g_clear_object (&self->cancellable);
   g_mutex_lock (&self->relay->lock);
   g_clear_handle_id (&self->relay->idle_id, g_source_remove);
@@ -487,4 +493,13 @@ kiln_window_end_task (KilnWindow   *self,
 {
   g_return_if_fail (KILN_IS_WINDOW (self));
   end_task (self, error);
+}
+
+void
+kiln_window_set_initial_step (KilnWindow *self,
+                              const char *step)
+{
+  g_return_if_fail (KILN_IS_WINDOW (self));
+  g_free (self->initial_step);
+  self->initial_step = g_strdup (step);
 }

@@ -20,6 +20,9 @@ void        kiln_window_open_file  (KilnWindow      *self,
                                     GFile           *file);
 void        kiln_window_open_demo  (KilnWindow      *self);
 KilnDocument *kiln_window_get_document (KilnWindow  *self);
+/* The step shown when a document has been opened (default "experiment"). */
+void        kiln_window_set_initial_step (KilnWindow *self,
+                                          const char *step);
 
 /* Long work started by a panel: shows @what with a progress bar and a Cancel button (Esc) in
  * the window's status area, cancelling any task still running. Returns the cancellable to
