@@ -490,6 +490,8 @@ on_pair_selected (GtkListBox       *list,
                   GtkListBoxRow    *row,
                   KilnAnalyzePanel *self)
 {
+  if (self->view == NULL)   /* rows removed while the template is disposed */
+    return;
   if (row == NULL)
     kiln_volume_view_set_selection (self->view, self->picked, 0);
   update_readout (self);
