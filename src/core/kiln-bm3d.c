@@ -108,6 +108,8 @@ check_params (const KilnBm3dParams *p,
   else if (!(p->tau_ht > 0) || !(p->tau_wiener > 0) || !isfinite (p->tau_ht)
            || !isfinite (p->tau_wiener))
     bad = "matching thresholds must be > 0";
+  else if (p->tau_ht > 16000 || p->tau_wiener > 16000)
+    bad = "matching thresholds must be ≤ 16000 (0–255 scale)";
   else if (!(p->lambda_ht > 0) || !isfinite (p->lambda_ht))
     bad = "the hard threshold lambda must be > 0";
   else if (!(p->mu2 > 0) || !isfinite (p->mu2))
@@ -603,6 +605,7 @@ typedef struct
   int          w, h;
   const float *z;          /* noisy, internal scale */
   const float *basic;      /* stage-1 estimate, internal scale (stage 2) */
+  const gint32 *q;         /* the matched image quantised to 1/4 unit (QUANT), see match */
   const float *ctab;       /* NULL for white noise */
   float        vscale;     /* image-units² → internal units² */
   float        sigma2;     /* R(0), internal units */
@@ -625,7 +628,15 @@ typedef struct
   float s_nxt[MAX_GROUP * B2];
   float dist[MAX_GROUP];
   int   px[MAX_GROUP], py[MAX_GROUP];
+  /* matching of a segment of up to SEG references of one row */
+  float   *seg_dist;     /* SEG × n_disp */
+  guint32 *colsum;       /* SEG·8 + 8 columns (+1 for the prefix) */
 } Scratch;
+
+#define SEG 64
+#define QUANT 4.0f
+#define QMIN (-64 * 4)
+#define QMAX (320 * 4)
 
 /* Reference positions along an axis of length n: 0, step, 2·step, … and n − B. */
 static int *
@@ -639,77 +650,103 @@ ref_positions (int n, int step, int *count)
   return p;
 }
 
-static inline float
-block_ssd_bounded (const float *restrict ref, const float *restrict img, int stride,
-                   float limit)
+/* Block matching, exact and order-independent. The matched image is quantised to integers
+ * q = rint(4·z') (z' on the 0–255 scale, clamped to [−64, 320]) so that sums of squared
+ * differences are exact integers (< 2³¹ for an 8 × 8 block): running column sums and prefix
+ * sums (modulo 2³², whose window differences are exact) then give the same distance for a
+ * block pair whatever the tile, segment or thread — the basis of the ROI guarantee.
+ *
+ * For one reference row yr and a segment of references xr[0..ns), fill
+ * sc->seg_dist[i·n_disp + disp] with the per-pixel distance ssd/64 (0–255 units²) plus the
+ * PSD correction, for every displacement disp = (dy + hs)·(2hs + 1) + dx + hs; +inf where the
+ * candidate leaves the image. */
+static void
+segment_distances (const Stage *st, Scratch *sc, int yr, const int *xr, int ns)
 {
-  float s = 0;
-  for (int r = 0; r < B; r++)
+  int w = st->w, hs = st->hs, side = 2 * hs + 1, nd = side * side;
+  int x0 = xr[0], x1 = xr[ns - 1] + B, ncol = x1 - x0;
+  int cside = 2 * KILN_BM3D_MAX_HALF_SEARCH + 1;
+  const float inv = 1.0f / (B2 * QUANT * QUANT);
+  guint32 *cs = sc->colsum;
+
+  for (int dy = -hs; dy <= hs; dy++)
     {
-      const float *row = img + (gsize) r * stride;
-      float t = 0;
-      for (int c = 0; c < B; c++)
+      int y = yr + dy;
+      for (int dx = -hs; dx <= hs; dx++)
         {
-          float d = ref[r * B + c] - row[c];
-          t += d * d;
+          int disp = (dy + hs) * side + dx + hs;
+          float corr = st->corr[(dy + KILN_BM3D_MAX_HALF_SEARCH) * cside
+                                + dx + KILN_BM3D_MAX_HALF_SEARCH];
+          int lo, hi;
+
+          if (y < 0 || y > st->h - B)
+            {
+              for (int i = 0; i < ns; i++)
+                sc->seg_dist[(gsize) i * nd + disp] = INFINITY;
+              continue;
+            }
+          /* columns c with c + dx inside the image */
+          lo = MAX (x0, -dx);
+          hi = MIN (x1, w - dx);
+          memset (cs, 0, (ncol + 1) * sizeof (guint32));
+          for (int r = 0; r < B; r++)
+            {
+              const gint32 *a = st->q + (gsize) (yr + r) * w;
+              const gint32 *b = st->q + (gsize) (y + r) * w;
+              guint32 *c = cs + 1;
+              for (int x = lo; x < hi; x++)
+                {
+                  gint32 d = a[x] - b[x + dx];
+                  c[x - x0] += (guint32) (d * d);
+                }
+            }
+          /* prefix sums (mod 2³²): cs[k] = Σ_{c < x0 + k} colsum */
+          for (int k = 1; k <= ncol; k++)
+            cs[k] += cs[k - 1];
+          for (int i = 0; i < ns; i++)
+            {
+              int xc = xr[i] + dx;
+              if (xc < 0 || xc > w - B)
+                sc->seg_dist[(gsize) i * nd + disp] = INFINITY;
+              else
+                {
+                  guint32 ssd = cs[xr[i] - x0 + B] - cs[xr[i] - x0];
+                  sc->seg_dist[(gsize) i * nd + disp] = (float) ssd * inv + corr;
+                }
+            }
         }
-      s += t;
-      if (s >= limit)
-        return s;
     }
-  return s;
 }
 
-/* Block matching around (xr, yr) in img; fills sc->px/py (reference first), returns the
- * group size (a power of two ≤ st->n2). */
+/* Select the group of reference (xr, yr) from its distances: the reference first, then up to
+ * n2 − 1 candidates with d < tau in increasing d (ties: raster order of the window); returns
+ * the group size rounded down to a power of two. */
 static int
-match (const Stage *st, const float *img, Scratch *sc, int xr, int yr)
+select_group (const Stage *st, Scratch *sc, const float *dist, int xr, int yr)
 {
-  float ref[B2];
-  int w = st->w, cap = st->n2 - 1, cnt = 0, n;
-  int wx0 = MAX (0, xr - st->hs), wx1 = MIN (w - B, xr + st->hs);
-  int wy0 = MAX (0, yr - st->hs), wy1 = MIN (st->h - B, yr + st->hs);
-  int cside = 2 * KILN_BM3D_MAX_HALF_SEARCH + 1;
-  const float inv = 1.0f / B2;
+  int hs = st->hs, side = 2 * hs + 1, cap = st->n2 - 1, cnt = 0, n;
 
-  for (int r = 0; r < B; r++)
-    memcpy (ref + r * B, img + (gsize) (yr + r) * w + xr, B * sizeof (float));
-
-  for (int y = wy0; cap > 0 && y <= wy1; y++)
-    for (int x = wx0; x <= wx1; x++)
+  for (int dy = -hs; cap > 0 && dy <= hs; dy++)
+    for (int dx = -hs; dx <= hs; dx++)
       {
-        float corr, bound, d;
-        if (x == xr && y == yr)
+        float d = dist[(dy + hs) * side + dx + hs];
+        float bound = cnt == cap ? MIN (st->tau, sc->dist[cnt - 1]) : st->tau;
+        int pos;
+        if ((dx == 0 && dy == 0) || !(d < bound))
           continue;
-        corr = st->corr[(y - yr + KILN_BM3D_MAX_HALF_SEARCH) * cside
-                        + x - xr + KILN_BM3D_MAX_HALF_SEARCH];
-        bound = cnt == cap ? MIN (st->tau, sc->dist[cnt - 1]) : st->tau;
-        /* d = ssd/64 + corr < bound  ⇔  ssd < (bound − corr)·64 (checked exactly below) */
-        {
-          float lim = (bound - corr) * B2;
-          float ssd;
-          if (lim <= 0)
-            continue;
-          ssd = block_ssd_bounded (ref, img + (gsize) y * w + x, w, lim);
-          d = ssd * inv + corr;
-          if (!(d < bound))
-            continue;
-        }
-        {
-          int pos = cnt < cap ? cnt : cap - 1;
-          while (pos > 0 && sc->dist[pos - 1] > d)
-            {
-              sc->dist[pos] = sc->dist[pos - 1];
-              sc->px[pos + 1] = sc->px[pos];
-              sc->py[pos + 1] = sc->py[pos];
-              pos--;
-            }
-          sc->dist[pos] = d;
-          sc->px[pos + 1] = x;
-          sc->py[pos + 1] = y;
-          if (cnt < cap)
-            cnt++;
-        }
+        pos = cnt < cap ? cnt : cap - 1;
+        while (pos > 0 && sc->dist[pos - 1] > d)
+          {
+            sc->dist[pos] = sc->dist[pos - 1];
+            sc->px[pos + 1] = sc->px[pos];
+            sc->py[pos + 1] = sc->py[pos];
+            pos--;
+          }
+        sc->dist[pos] = d;
+        sc->px[pos + 1] = xr + dx;
+        sc->py[pos + 1] = yr + dy;
+        if (cnt < cap)
+          cnt++;
       }
   sc->px[0] = xr;
   sc->py[0] = yr;
@@ -832,14 +869,11 @@ load_block (const float *img, int w, int x, int y, float *blk)
 
 /* Process one reference block; aggregate into the band (rows [by0, …), columns [bx0, …)). */
 static void
-process_ref (const Stage *st, Scratch *sc, int xr, int yr,
+process_ref (const Stage *st, Scratch *sc, int n,
              float *bnum, float *bden, int bx0, int by0, int bw)
 {
-  int n;
   float blk[B2], weight;
   double wsum = 0;
-
-  n = match (st, st->stage == 1 ? st->z : st->basic, sc, xr, yr);
 
   for (int j = 0; j < n; j++)
     {
@@ -921,8 +955,9 @@ n_threads (void)
 /* Run one stage for target rectangle t: the estimate at t's pixels is written to dst (image
  * size, only t written). num/den: image-size scratch. */
 static gboolean
-run_stage (const Stage      *st,
+run_stage (Stage            *st,
            Rect              t,
+           gint32           *qbuf,
            float            *num,
            float            *den,
            float            *dst,
@@ -972,14 +1007,22 @@ run_stage (const Stage      *st,
       return FALSE;
     }
 
-  /* accumulators over the rows/columns the references can reach */
+  /* accumulators over the rows/columns the references can reach; the quantised matched
+   * image over the same rectangle (everything block matching reads) */
   {
     int ay0 = MAX (0, yr_all[ry0] - st->hs), ay1 = MIN (st->h, yr_all[ry1 - 1] + st->hs + B);
+    const float *src = st->stage == 1 ? st->z : st->basic;
     for (int y = ay0; y < ay1; y++)
       {
         memset (num + (gsize) y * st->w + bx0, 0, bw * sizeof (float));
         memset (den + (gsize) y * st->w + bx0, 0, bw * sizeof (float));
+        for (int x = bx0; x < bx1; x++)
+          {
+            float v = rintf (src[(gsize) y * st->w + x] * QUANT);
+            qbuf[(gsize) y * st->w + x] = (gint32) CLAMP (v, (float) QMIN, (float) QMAX);
+          }
       }
+    st->q = qbuf;
   }
 
   for (int c0 = ry0; c0 < ry1 && ok; c0 += chunk)
@@ -995,7 +1038,10 @@ run_stage (const Stage      *st,
 
 #pragma omp parallel
       {
+        int side = 2 * st->hs + 1;
         Scratch *sc = g_new (Scratch, 1);
+        sc->seg_dist = g_new (float, (gsize) SEG * side * side);
+        sc->colsum = g_new (guint32, SEG * B + B + 1);
 #pragma omp for schedule(dynamic, 1)
         for (int ci = c0; ci < c1; ci++)
           {
@@ -1004,9 +1050,20 @@ run_stage (const Stage      *st,
             float *bnum = bands + (gsize) (ci - c0) * 2 * band_sz;
             float *bden = bnum + band_sz;
             memset (bnum, 0, 2 * band_sz * sizeof (float));
-            for (int xi = rx0; xi < rx1; xi++)
-              process_ref (st, sc, xr_all[xi], yr, bnum, bden, bx0, by0, bw);
+            for (int s0 = rx0; s0 < rx1; s0 += SEG)
+              {
+                int ns = MIN (SEG, rx1 - s0);
+                segment_distances (st, sc, yr, xr_all + s0, ns);
+                for (int i = 0; i < ns; i++)
+                  {
+                    int n = select_group (st, sc, sc->seg_dist + (gsize) i * side * side,
+                                          xr_all[s0 + i], yr);
+                    process_ref (st, sc, n, bnum, bden, bx0, by0, bw);
+                  }
+              }
           }
+        g_free (sc->seg_dist);
+        g_free (sc->colsum);
         g_free (sc);
       }
 
@@ -1114,6 +1171,7 @@ denoise_rect (const float          *in,
   gsize n = (gsize) width * height;
   double mn = G_MAXDOUBLE, mx = -G_MAXDOUBLE, range, scale, var;
   float *z = NULL, *num = NULL, *den = NULL, *basic = NULL, *fin = NULL;
+  gint32 *qbuf = NULL;
   const float *ctab = NULL;
   Stage *st = NULL;
   KilnProgress prog, sub;
@@ -1148,7 +1206,8 @@ denoise_rect (const float          *in,
   num = z ? kiln_alloc (n, sizeof (float), FALSE, "BM3D numerator", error) : NULL;
   den = num ? kiln_alloc (n, sizeof (float), FALSE, "BM3D denominator", error) : NULL;
   basic = den ? kiln_alloc (n, sizeof (float), FALSE, "BM3D basic estimate", error) : NULL;
-  if (basic == NULL)
+  qbuf = basic ? kiln_alloc (n, sizeof (gint32), FALSE, "BM3D matching image", error) : NULL;
+  if (qbuf == NULL)
     goto out;
   if (params->wiener)
     {
@@ -1177,7 +1236,7 @@ denoise_rect (const float          *in,
   stage_init (st, params, 1, noise, ctab, (float) (scale * scale), w, h);
   st->z = z;
   sub = kiln_progress_sub (&prog, 0.0, params->wiener ? 0.4 : 1.0);
-  if (!run_stage (st, t1, num, den, basic, cancellable, &sub, error))
+  if (!run_stage (st, t1, qbuf, num, den, basic, cancellable, &sub, error))
     goto out;
   if (params->wiener)
     {
@@ -1185,7 +1244,7 @@ denoise_rect (const float          *in,
       st->z = z;
       st->basic = basic;
       sub = kiln_progress_sub (&prog, 0.4, 1.0);
-      if (!run_stage (st, roi, num, den, fin, cancellable, &sub, error))
+      if (!run_stage (st, roi, qbuf, num, den, fin, cancellable, &sub, error))
         goto out;
     }
   {
@@ -1204,6 +1263,7 @@ out:
   kiln_free (den);
   kiln_free (basic);
   kiln_free (fin);
+  kiln_free (qbuf);
   return ok;
 }
 
