@@ -16,6 +16,8 @@
 #define PAD 2
 /* smallest starting radius (pixels of the level) of the finer pyramid levels */
 #define FINER_RADIUS_MIN 0.1
+/* stop radius (‖A‖_F, pixels of the level) of the coarser levels */
+#define COARSE_EPSILON 0.05
 
 struct _KilnMattesMI
 {
@@ -39,10 +41,10 @@ kiln_mattes_params_init (KilnMattesParams *params)
 void
 kiln_one_plus_one_params_init (KilnOnePlusOneParams *params)
 {
-  params->initial_radius = 1.0;
+  params->initial_radius = 0.5;
   params->growth = 1.05;
   params->shrink = pow (0.95, 0.25);
-  params->epsilon = 1e-3;
+  params->epsilon = 5e-3;
   params->max_iterations = 300;
   params->seed = 12345;
 }
@@ -449,7 +451,7 @@ kiln_mi_register (const float                *fixed,
       if (o.mi == NULL)
         goto out;
       o.rotation = params->rotation;
-      o.rot_scale = (wl[l] + hl[l]) / 8.0;
+      o.rot_scale = (wl[l] + hl[l]) / 4.0;   /* displacement (px) at half the size */
       o.max_rot_rad = params->max_rotation_deg * G_PI / 180.0;
       p[0] = tx * scale;
       p[1] = ty * scale;
@@ -458,6 +460,9 @@ kiln_mi_register (const float                *fixed,
        * its own pixels), but at least @finer_radius_min of them */
       if (l + 1 < levels)
         op.initial_radius = MAX (2.0 * radius, FINER_RADIUS_MIN);
+      /* coarse levels only need to get within the finer level's starting radius */
+      if (l > 0)
+        op.epsilon = MAX (op.epsilon, COARSE_EPSILON);
       op.seed = params->optimizer.seed + l;
       best = kiln_one_plus_one_maximise (objective, &o, p, params->rotation ? 3 : 2, &op,
                                          cancellable, &ne, &radius);

@@ -57,10 +57,11 @@ double        kiln_mattes_mi_eval     (KilnMattesMI            *mi,
 
 /**
  * KilnOnePlusOneParams:
- * @initial_radius: initial search radius, in the (scaled) parameter units (default 1)
+ * @initial_radius: initial search radius, in the (scaled) parameter units (default 0.5)
  * @growth: radius growth factor on success (default 1.05)
  * @shrink: radius shrink factor on failure (default 0.95^(1/4))
- * @epsilon: stop when the Frobenius norm of the search matrix falls below this (default 1e-3)
+ * @epsilon: stop when the Frobenius norm of the search matrix falls below this (default 5e-3;
+ *   coarser pyramid levels stop at 0.05 of their pixels at the latest)
  * @max_iterations: most children evaluated (default 300)
  * @seed: random seed
  */

@@ -159,7 +159,7 @@ kiln_watershed_split (const guint8      *mask,
         }
 
   /* flooding */
-  kiln_report (progress, progress_data, 0.5, "Flooding");
+  kiln_report (progress, progress_data, 0.5, "Finding the markers");
   basins = g_array_sized_new (FALSE, FALSE, sizeof (Basin), 1024);
   {
     Basin zero = { 0, 0, FALSE };
@@ -186,7 +186,8 @@ kiln_watershed_split (const guint8      *mask,
               kiln_free (own_dist);
               return NULL;
             }
-          kiln_report (progress, progress_data, 0.5 + 0.45 * k / (double) n_fg, "Flooding");
+          kiln_report (progress, progress_data, 0.5 + 0.25 * k / (double) n_fg,
+                       "Finding the markers");
         }
       b = (Basin *) basins->data;
       for (int o = 0; o < n_offs; o++)
@@ -249,24 +250,104 @@ kiln_watershed_split (const guint8      *mask,
       out->data[p] = find (b, best_nb);
     }
   kiln_free (order);
-  kiln_free (own_dist);
 
-  /* resolve basins and number them in scan order */
+  /* second pass: the markers are the cores of the surviving basins (their voxels within h of
+   * the basin's maximum); flood from them in order of decreasing distance, first come first
+   * served within a level (hierarchical FIFO queue), so that in a broad saddle the two fronts
+   * meet half-way */
+  kiln_report (progress, progress_data, 0.75, "Flooding from the markers");
   {
     Basin *b = (Basin *) basins->data;
-    first_map = g_new0 (guint32, basins->len);
+    GArray **bucket = g_new0 (GArray *, n_keys);
+    guint *head = g_new0 (guint, n_keys);
+    guint32 cur;
+
+#define KEY(i) ((n_keys - 2) - (guint32) (MIN (dist[i], max_d) * key_scale))
     for (gsize i = 0; i < n; i++)
       {
         guint32 l = out->data[i], r;
+        double core;
         if (l == 0)
           continue;
         r = find (b, l);
-        if (first_map[r] == 0)
-          first_map[r] = ++n_out;
-        out->data[i] = first_map[r];
+        core = sqrt (b[r].peak) - h;
+        if (core < 0 || dist[i] >= core * core)
+          {
+            guint32 k = KEY (i), ii = (guint32) i;
+            out->data[i] = r;
+            if (bucket[k] == NULL)
+              bucket[k] = g_array_new (FALSE, FALSE, sizeof (guint32));
+            g_array_append_val (bucket[k], ii);
+          }
+        else
+          out->data[i] = 0;
       }
-    g_free (first_map);
+    for (cur = 0; cur < n_keys; cur++)
+      {
+        if (g_cancellable_is_cancelled (cancellable))
+          break;
+        while (bucket[cur] != NULL && head[cur] < bucket[cur]->len)
+          {
+            gsize p = g_array_index (bucket[cur], guint32, head[cur]);
+            guint x = p % nx, y = (p / nx) % ny, z = p / ((gsize) nx * ny);
+            gboolean interior = x > 0 && y > 0 && z > 0 && x + 1 < nx && y + 1 < ny && z + 1 < nz;
+
+            head[cur]++;
+            for (int o = 0; o < n_offs; o++)
+              {
+                gsize q;
+                guint32 k, qq;
+
+                if (!interior)
+                  {
+                    gint64 xx = (gint64) x + noff[o][0], yy = (gint64) y + noff[o][1];
+                    gint64 zz = (gint64) z + noff[o][2];
+                    if (xx < 0 || yy < 0 || zz < 0 || xx >= nx || yy >= ny || zz >= nz)
+                      continue;
+                  }
+                q = (gsize) ((gssize) p + offs[o]);
+                if (!mask[q] || out->data[q] != 0)
+                  continue;
+                out->data[q] = out->data[p];
+                k = MAX (KEY (q), cur);
+                qq = (guint32) q;
+                if (bucket[k] == NULL)
+                  bucket[k] = g_array_new (FALSE, FALSE, sizeof (guint32));
+                g_array_append_val (bucket[k], qq);
+              }
+          }
+        if (bucket[cur] != NULL)
+          {
+            g_array_free (bucket[cur], TRUE);
+            bucket[cur] = NULL;
+          }
+      }
+#undef KEY
+    for (guint32 k = 0; k < n_keys; k++)
+      if (bucket[k] != NULL)
+        g_array_free (bucket[k], TRUE);
+    g_free (bucket);
+    g_free (head);
   }
+  kiln_free (own_dist);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      g_array_free (basins, TRUE);
+      return NULL;
+    }
+
+  /* number the basins in scan order */
+  first_map = g_new0 (guint32, basins->len);
+  for (gsize i = 0; i < n; i++)
+    {
+      guint32 r = out->data[i];
+      if (r == 0)
+        continue;
+      if (first_map[r] == 0)
+        first_map[r] = ++n_out;
+      out->data[i] = first_map[r];
+    }
+  g_free (first_map);
   g_array_free (basins, TRUE);
   kiln_report (progress, progress_data, 1.0, NULL);
   if (n_labels != NULL)

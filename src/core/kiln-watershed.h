@@ -19,7 +19,7 @@
 
 G_BEGIN_DECLS
 
-#define KILN_WATERSHED_DEFAULT_H 2.0
+#define KILN_WATERSHED_DEFAULT_H 1.5
 
 /* Labels 1 … n (scan order of each label's first voxel) of the split particles of the non-zero
  * voxels of @mask.  @h (voxels, > 0): minimum dynamic of a marker.  @connectivity 6 or 26.

@@ -334,30 +334,39 @@ kiln_xcorr_pair (const float           *ref,
     mean += mov[i];
   mean /= n;
 
-  kiln_xcorr_stretch_matrix (params->axis_angle_deg, stretch_factor, m);
+  /* pass 1: the moving image as it is, and stretched; the stretch is kept only where it matches
+   * better (it models a thin specimen: a rod along the axis, say, is not foreshortened) */
+  memcpy (b, mov, n * sizeof (float));
+  correlate (pp, params, fa, ea, b, fb, prior_dx, prior_dy, params->max_shift_px, &sx, &sy, &pk);
+  d1x = sx;
+  d1y = sy;
+  if (fabs (stretch_factor - 1.0) > 1e-9)
+    {
+      double ms[4], pks, sxs, sys, dets;
+
+      kiln_xcorr_stretch_matrix (params->axis_angle_deg, stretch_factor, ms);
+      xf.a11 = ms[0];
+      xf.a12 = ms[1];
+      xf.a21 = ms[2];
+      xf.a22 = ms[3];
+      xf.dx = xf.dy = 0.0;
+      kiln_transform_image (mov, w, h, &xf, KILN_INTERP_LINEAR, (float) mean, b, NULL);
+      correlate (pp, params, fa, ea, b, fb,
+                 ms[0] * prior_dx + ms[1] * prior_dy, ms[2] * prior_dx + ms[3] * prior_dy,
+                 params->max_shift_px, &sxs, &sys, &pks);
+      if (pks > pk)
+        {
+          memcpy (m, ms, sizeof m);
+          dets = m[0] * m[3] - m[1] * m[2];
+          d1x = (m[3] * sxs - m[1] * sys) / dets;
+          d1y = (-m[2] * sxs + m[0] * sys) / dets;
+        }
+    }
   det = m[0] * m[3] - m[1] * m[2];
   mi[0] = m[3] / det;
   mi[1] = -m[1] / det;
   mi[2] = -m[2] / det;
   mi[3] = m[0] / det;
-
-  /* pass 1: the (stretched) moving image as it is */
-  if (fabs (stretch_factor - 1.0) > 1e-9)
-    {
-      xf.a11 = m[0];
-      xf.a12 = m[1];
-      xf.a21 = m[2];
-      xf.a22 = m[3];
-      xf.dx = xf.dy = 0.0;
-      kiln_transform_image (mov, w, h, &xf, KILN_INTERP_LINEAR, (float) mean, b, NULL);
-    }
-  else
-    memcpy (b, mov, n * sizeof (float));
-  correlate (pp, params, fa, ea, b, fb,
-             m[0] * prior_dx + m[1] * prior_dy, m[2] * prior_dx + m[3] * prior_dy,
-             params->max_shift_px, &sx, &sy, &pk);
-  d1x = mi[0] * sx + mi[1] * sy;
-  d1y = mi[2] * sx + mi[3] * sy;
 
   /* pass 2: the moving image resampled (cubic) through the pass-1 shift, so that the residual is
    * small: the biases of tapering (towards zero shift) and of the peak fit vanish at zero. */

@@ -19,8 +19,9 @@ G_BEGIN_DECLS
 /**
  * KilnXcorrParams:
  * @axis_angle_deg: tilt axis, degrees counter-clockwise from the image y axis (pipeline.md)
- * @stretch: stretch the higher tilt of each pair by cos θ_low / cos θ_high perpendicular to the
- *   axis before correlating (factor limited to [1/2, 2])
+ * @stretch: also correlate with the higher tilt of each pair stretched by cos θ_low / cos θ_high
+ *   perpendicular to the axis (factor limited to [1/2, 2]), and keep the stretched match where its
+ *   correlation peak is higher (thin specimens; a rod along the axis is not foreshortened)
  * @sigma1: high-pass: the filter is 1 − exp(−k² / 2σ1²), k in cycles/pixel (0 = none)
  * @radius2: low-pass: 1 up to @radius2 cycles/pixel, then a Gaussian fall-off of width @sigma2
  *   (radius2 ≥ 0.5 = none)
@@ -51,9 +52,11 @@ void     kiln_xcorr_stretch_matrix (double                  axis_angle_deg,
                                     double                  m[4]);
 
 /* The shift (*dx, *dy) to apply to @mov (content moves by +d) so that it matches @ref; both
- * w × h. When @stretch_factor ≠ 1, @mov is first stretched by that factor perpendicular to the
- * axis about the image centre, and the shift is returned in @mov's own (unstretched) frame:
- * stretch(mov shifted by d) ≈ ref. @prior_dx/@prior_dy centre the search when max_shift_px > 0.
+ * w × h. When @stretch_factor ≠ 1, @mov is also correlated stretched by that factor perpendicular
+ * to the axis about the image centre, and if that matches better the shift is returned in @mov's
+ * own (unstretched) frame: stretch(mov shifted by d) ≈ ref. A second pass correlates @mov
+ * resampled through the first estimate, so that the residual (where the tapering and peak-fit
+ * biases vanish) is small. @prior_dx/@prior_dy centre the search when max_shift_px > 0.
  * @peak (nullable) gets the normalised correlation coefficient of the band-passed images at the
  * peak (≈ 1 for identical content). Thread-safe. FALSE only on allocation failure or bad sizes. */
 gboolean kiln_xcorr_pair          (const float            *ref,
