@@ -108,8 +108,6 @@ check_params (const KilnBm3dParams *p,
   else if (!(p->tau_ht > 0) || !(p->tau_wiener > 0) || !isfinite (p->tau_ht)
            || !isfinite (p->tau_wiener))
     bad = "matching thresholds must be > 0";
-  else if (p->tau_ht > 16000 || p->tau_wiener > 16000)
-    bad = "matching thresholds must be ≤ 16000 (0–255 scale)";
   else if (!(p->lambda_ht > 0) || !isfinite (p->lambda_ht))
     bad = "the hard threshold lambda must be > 0";
   else if (!(p->mu2 > 0) || !isfinite (p->mu2))
@@ -139,8 +137,10 @@ init_dct (void)
     {
       for (int k = 0; k < B; k++)
         for (int x = 0; x < B; x++)
-          dct_m[k][x] = (float) ((k == 0 ? sqrt (1.0 / B) : sqrt (2.0 / B))
-                                 * cos (G_PI * (2 * x + 1) * k / (2.0 * B)));
+          {
+            dct_m[k][x] = (float) ((k == 0 ? sqrt (1.0 / B) : sqrt (2.0 / B))
+                                   * cos (G_PI * (2 * x + 1) * k / (2.0 * B)));
+          }
       g_once_init_leave (&once, 1);
     }
 }
@@ -605,7 +605,6 @@ typedef struct
   int          w, h;
   const float *z;          /* noisy, internal scale */
   const float *basic;      /* stage-1 estimate, internal scale (stage 2) */
-  const gint32 *q;         /* the matched image quantised to 1/4 unit (QUANT), see match */
   const float *ctab;       /* NULL for white noise */
   float        vscale;     /* image-units² → internal units² */
   float        sigma2;     /* R(0), internal units */
@@ -630,13 +629,17 @@ typedef struct
   int   px[MAX_GROUP], py[MAX_GROUP];
   /* matching of a segment of up to SEG references of one row */
   float   *seg_dist;     /* SEG × n_disp */
-  guint32 *colsum;       /* SEG·8 + 8 columns (+1 for the prefix) */
+  float   *colsum;       /* SEG·8 + 8 columns */
+  /* lazily filled 2-D DCTs of the blocks a segment's groups use (noisy, and basic in stage 2) */
+  int      cx0, cy0, ccols, crows;
+  float   *cache[2];     /* crows × ccols × 64 */
+  guint8  *cflag[2];     /* crows × ccols */
 } Scratch;
 
 #define SEG 64
-#define QUANT 4.0f
-#define QMIN (-64 * 4)
-#define QMAX (320 * 4)
+
+
+
 
 /* Reference positions along an axis of length n: 0, step, 2·step, … and n − B. */
 static int *
@@ -650,24 +653,23 @@ ref_positions (int n, int step, int *count)
   return p;
 }
 
-/* Block matching, exact and order-independent. The matched image is quantised to integers
- * q = rint(4·z') (z' on the 0–255 scale, clamped to [−64, 320]) so that sums of squared
- * differences are exact integers (< 2³¹ for an 8 × 8 block): running column sums and prefix
- * sums (modulo 2³², whose window differences are exact) then give the same distance for a
- * block pair whatever the tile, segment or thread — the basis of the ROI guarantee.
- *
- * For one reference row yr and a segment of references xr[0..ns), fill
- * sc->seg_dist[i·n_disp + disp] with the per-pixel distance ssd/64 (0–255 units²) plus the
- * PSD correction, for every displacement disp = (dy + hs)·(2hs + 1) + dx + hs; +inf where the
- * candidate leaves the image. */
+/* Block matching, independent of the tiling. For one reference row yr and a segment of
+ * references xr[0..ns), fill sc->seg_dist[i·n_disp + disp] with the per-pixel distance
+ * ssd/64 (0–255 units²) plus the PSD correction, for every displacement
+ * disp = (dy + hs)·(2hs + 1) + dx + hs; +inf where the candidate leaves the image.
+ * Per displacement, the squared differences are summed down each column (8 rows, fixed order)
+ * and then over the 8 columns of each reference (fixed order): every distance is the same
+ * float expression of the same pixels whatever the segment, tile or thread — no running sums
+ * whose start would depend on the tiling. This is what makes the ROI preview exact. */
 static void
 segment_distances (const Stage *st, Scratch *sc, int yr, const int *xr, int ns)
 {
   int w = st->w, hs = st->hs, side = 2 * hs + 1, nd = side * side;
-  int x0 = xr[0], x1 = xr[ns - 1] + B, ncol = x1 - x0;
+  int x0 = xr[0], x1 = xr[ns - 1] + B;
   int cside = 2 * KILN_BM3D_MAX_HALF_SEARCH + 1;
-  const float inv = 1.0f / (B2 * QUANT * QUANT);
-  guint32 *cs = sc->colsum;
+  const float inv = 1.0f / B2;
+  const float *img = st->stage == 1 ? st->z : st->basic;
+  float *cs = sc->colsum;
 
   for (int dy = -hs; dy <= hs; dy++)
     {
@@ -688,21 +690,25 @@ segment_distances (const Stage *st, Scratch *sc, int yr, const int *xr, int ns)
           /* columns c with c + dx inside the image */
           lo = MAX (x0, -dx);
           hi = MIN (x1, w - dx);
-          memset (cs, 0, (ncol + 1) * sizeof (guint32));
-          for (int r = 0; r < B; r++)
+          {
+            const float *a = img + (gsize) yr * w;
+            const float *b = img + (gsize) y * w;
+            for (int x = lo; x < hi; x++)
+              {
+                float d = a[x] - b[x + dx];
+                cs[x - x0] = d * d;
+              }
+          }
+          for (int r = 1; r < B; r++)
             {
-              const gint32 *a = st->q + (gsize) (yr + r) * w;
-              const gint32 *b = st->q + (gsize) (y + r) * w;
-              guint32 *c = cs + 1;
+              const float *a = img + (gsize) (yr + r) * w;
+              const float *b = img + (gsize) (y + r) * w;
               for (int x = lo; x < hi; x++)
                 {
-                  gint32 d = a[x] - b[x + dx];
-                  c[x - x0] += (guint32) (d * d);
+                  float d = a[x] - b[x + dx];
+                  cs[x - x0] += d * d;
                 }
             }
-          /* prefix sums (mod 2³²): cs[k] = Σ_{c < x0 + k} colsum */
-          for (int k = 1; k <= ncol; k++)
-            cs[k] += cs[k - 1];
           for (int i = 0; i < ns; i++)
             {
               int xc = xr[i] + dx;
@@ -710,8 +716,9 @@ segment_distances (const Stage *st, Scratch *sc, int yr, const int *xr, int ns)
                 sc->seg_dist[(gsize) i * nd + disp] = INFINITY;
               else
                 {
-                  guint32 ssd = cs[xr[i] - x0 + B] - cs[xr[i] - x0];
-                  sc->seg_dist[(gsize) i * nd + disp] = (float) ssd * inv + corr;
+                  const float *c = cs + (xr[i] - x0);
+                  float ssd = ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
+                  sc->seg_dist[(gsize) i * nd + disp] = ssd * inv + corr;
                 }
             }
         }
@@ -725,29 +732,34 @@ static int
 select_group (const Stage *st, Scratch *sc, const float *dist, int xr, int yr)
 {
   int hs = st->hs, side = 2 * hs + 1, cap = st->n2 - 1, cnt = 0, n;
+  float bound = st->tau;
 
   for (int dy = -hs; cap > 0 && dy <= hs; dy++)
-    for (int dx = -hs; dx <= hs; dx++)
-      {
-        float d = dist[(dy + hs) * side + dx + hs];
-        float bound = cnt == cap ? MIN (st->tau, sc->dist[cnt - 1]) : st->tau;
-        int pos;
-        if ((dx == 0 && dy == 0) || !(d < bound))
-          continue;
-        pos = cnt < cap ? cnt : cap - 1;
-        while (pos > 0 && sc->dist[pos - 1] > d)
-          {
-            sc->dist[pos] = sc->dist[pos - 1];
-            sc->px[pos + 1] = sc->px[pos];
-            sc->py[pos + 1] = sc->py[pos];
-            pos--;
-          }
-        sc->dist[pos] = d;
-        sc->px[pos + 1] = xr + dx;
-        sc->py[pos + 1] = yr + dy;
-        if (cnt < cap)
-          cnt++;
-      }
+    {
+      const float *drow = dist + (dy + hs) * side + hs;
+      for (int dx = -hs; dx <= hs; dx++)
+        {
+          float d = drow[dx];
+          int pos;
+          if (!(d < bound) || (dx == 0 && dy == 0))
+            continue;
+          pos = cnt < cap ? cnt : cap - 1;
+          while (pos > 0 && sc->dist[pos - 1] > d)
+            {
+              sc->dist[pos] = sc->dist[pos - 1];
+              sc->px[pos + 1] = sc->px[pos];
+              sc->py[pos + 1] = sc->py[pos];
+              pos--;
+            }
+          sc->dist[pos] = d;
+          sc->px[pos + 1] = xr + dx;
+          sc->py[pos + 1] = yr + dy;
+          if (cnt < cap)
+            cnt++;
+          if (cnt == cap)
+            bound = MIN (st->tau, sc->dist[cnt - 1]);
+        }
+    }
   sc->px[0] = xr;
   sc->py[0] = yr;
   n = 1;
@@ -877,12 +889,17 @@ process_ref (const Stage *st, Scratch *sc, int n,
 
   for (int j = 0; j < n; j++)
     {
-      load_block (st->z, st->w, sc->px[j], sc->py[j], blk);
-      dct2 (blk, sc->coef + j * B2);
-      if (st->stage == 2)
+      gsize ci = (gsize) (sc->py[j] - sc->cy0) * sc->ccols + (sc->px[j] - sc->cx0);
+      for (int im = 0; im < st->stage; im++)
         {
-          load_block (st->basic, st->w, sc->px[j], sc->py[j], blk);
-          dct2 (blk, sc->pilot + j * B2);
+          float *c = sc->cache[im] + ci * B2;
+          if (!sc->cflag[im][ci])
+            {
+              load_block (im == 0 ? st->z : st->basic, st->w, sc->px[j], sc->py[j], blk);
+              dct2 (blk, c);
+              sc->cflag[im][ci] = 1;
+            }
+          memcpy ((im == 0 ? sc->coef : sc->pilot) + j * B2, c, B2 * sizeof (float));
         }
     }
   haar_fwd (sc->coef, n, sc->tmp);
@@ -955,9 +972,8 @@ n_threads (void)
 /* Run one stage for target rectangle t: the estimate at t's pixels is written to dst (image
  * size, only t written). num/den: image-size scratch. */
 static gboolean
-run_stage (Stage            *st,
+run_stage (const Stage      *st,
            Rect              t,
-           gint32           *qbuf,
            float            *num,
            float            *den,
            float            *dst,
@@ -1007,22 +1023,14 @@ run_stage (Stage            *st,
       return FALSE;
     }
 
-  /* accumulators over the rows/columns the references can reach; the quantised matched
-   * image over the same rectangle (everything block matching reads) */
+  /* accumulators over the rows/columns the references can reach */
   {
     int ay0 = MAX (0, yr_all[ry0] - st->hs), ay1 = MIN (st->h, yr_all[ry1 - 1] + st->hs + B);
-    const float *src = st->stage == 1 ? st->z : st->basic;
     for (int y = ay0; y < ay1; y++)
       {
         memset (num + (gsize) y * st->w + bx0, 0, bw * sizeof (float));
         memset (den + (gsize) y * st->w + bx0, 0, bw * sizeof (float));
-        for (int x = bx0; x < bx1; x++)
-          {
-            float v = rintf (src[(gsize) y * st->w + x] * QUANT);
-            qbuf[(gsize) y * st->w + x] = (gint32) CLAMP (v, (float) QMIN, (float) QMAX);
-          }
       }
-    st->q = qbuf;
   }
 
   for (int c0 = ry0; c0 < ry1 && ok; c0 += chunk)
@@ -1041,7 +1049,15 @@ run_stage (Stage            *st,
         int side = 2 * st->hs + 1;
         Scratch *sc = g_new (Scratch, 1);
         sc->seg_dist = g_new (float, (gsize) SEG * side * side);
-        sc->colsum = g_new (guint32, SEG * B + B + 1);
+        sc->colsum = g_new (float, SEG * B + B);
+        sc->crows = 2 * st->hs + 1;
+        sc->ccols = (SEG - 1) * st->step + 1 + 2 * st->hs;
+        for (int im = 0; im < 2; im++)
+          {
+            sc->cache[im] = im < st->stage
+                            ? g_new (float, (gsize) sc->crows * sc->ccols * B2) : NULL;
+            sc->cflag[im] = g_new0 (guint8, (gsize) sc->crows * sc->ccols);
+          }
 #pragma omp for schedule(dynamic, 1)
         for (int ci = c0; ci < c1; ci++)
           {
@@ -1054,6 +1070,11 @@ run_stage (Stage            *st,
               {
                 int ns = MIN (SEG, rx1 - s0);
                 segment_distances (st, sc, yr, xr_all + s0, ns);
+                /* block positions the segment's groups can use */
+                sc->cx0 = xr_all[s0] - st->hs;
+                sc->cy0 = yr - st->hs;
+                for (int im = 0; im < st->stage; im++)
+                  memset (sc->cflag[im], 0, (gsize) sc->crows * sc->ccols);
                 for (int i = 0; i < ns; i++)
                   {
                     int n = select_group (st, sc, sc->seg_dist + (gsize) i * side * side,
@@ -1064,6 +1085,11 @@ run_stage (Stage            *st,
           }
         g_free (sc->seg_dist);
         g_free (sc->colsum);
+        for (int im = 0; im < 2; im++)
+          {
+            g_free (sc->cache[im]);
+            g_free (sc->cflag[im]);
+          }
         g_free (sc);
       }
 
@@ -1171,7 +1197,6 @@ denoise_rect (const float          *in,
   gsize n = (gsize) width * height;
   double mn = G_MAXDOUBLE, mx = -G_MAXDOUBLE, range, scale, var;
   float *z = NULL, *num = NULL, *den = NULL, *basic = NULL, *fin = NULL;
-  gint32 *qbuf = NULL;
   const float *ctab = NULL;
   Stage *st = NULL;
   KilnProgress prog, sub;
@@ -1206,8 +1231,7 @@ denoise_rect (const float          *in,
   num = z ? kiln_alloc (n, sizeof (float), FALSE, "BM3D numerator", error) : NULL;
   den = num ? kiln_alloc (n, sizeof (float), FALSE, "BM3D denominator", error) : NULL;
   basic = den ? kiln_alloc (n, sizeof (float), FALSE, "BM3D basic estimate", error) : NULL;
-  qbuf = basic ? kiln_alloc (n, sizeof (gint32), FALSE, "BM3D matching image", error) : NULL;
-  if (qbuf == NULL)
+  if (basic == NULL)
     goto out;
   if (params->wiener)
     {
@@ -1236,7 +1260,7 @@ denoise_rect (const float          *in,
   stage_init (st, params, 1, noise, ctab, (float) (scale * scale), w, h);
   st->z = z;
   sub = kiln_progress_sub (&prog, 0.0, params->wiener ? 0.4 : 1.0);
-  if (!run_stage (st, t1, qbuf, num, den, basic, cancellable, &sub, error))
+  if (!run_stage (st, t1, num, den, basic, cancellable, &sub, error))
     goto out;
   if (params->wiener)
     {
@@ -1244,7 +1268,7 @@ denoise_rect (const float          *in,
       st->z = z;
       st->basic = basic;
       sub = kiln_progress_sub (&prog, 0.4, 1.0);
-      if (!run_stage (st, roi, qbuf, num, den, fin, cancellable, &sub, error))
+      if (!run_stage (st, roi, num, den, fin, cancellable, &sub, error))
         goto out;
     }
   {
@@ -1263,7 +1287,6 @@ out:
   kiln_free (den);
   kiln_free (basic);
   kiln_free (fin);
-  kiln_free (qbuf);
   return ok;
 }
 
