@@ -74,6 +74,7 @@ kiln_reconstruct_params_init (KilnReconParams *p)
   p->filter = KILN_FILTER_RAMP;
   p->filter_cutoff = 1.0;
   p->keep_on_cancel = TRUE;
+  p->wbp_residual = TRUE;
   p->preview_y = -1;
   p->preview_interval_s = 1.0;
 }
@@ -339,6 +340,14 @@ run_chunk (Ctx     *c,
       sino = NULL;
       if (kiln_check_cancelled (c->cancellable, error))
         goto out;
+      if (!p->wbp_residual)
+        {
+          c->res->residual = NAN;
+          c->res->tv = NAN;
+          kiln_projector_slab_to_volume (proj, vol, y_local0, on, c->out->data, c->ny, o0);
+          ok = TRUE;
+          goto out;
+        }
     }
 
   /* measured data, unfiltered */
