@@ -449,9 +449,9 @@ run_chunk (Ctx     *c,
           else if (p->iteration_func != NULL)
             tv = kiln_tv_value (proj, vol);
 
-          it_done = it - (stopped ? 1 : 0);
-          if (!stopped)
-            it_done = it;
+          if (stopped)   /* cancelled between TV steps: keep the volume, no report */
+            break;
+          it_done = it;
           if (p->iteration_func != NULL)
             report_iteration (c, proj, sirt, vol, it, y_local0, o0, on, residual, tv, dtv);
           if (c->progress != NULL)
