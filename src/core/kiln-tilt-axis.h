@@ -11,7 +11,11 @@
  *     onto the axis direction is the same 1D profile for all tilts (the common line), so the α
  *     that minimises the spread of the profiles' Fourier magnitudes (insensitive to drift along
  *     the axis) across tilts is the axis direction. Searched over (−45°, 135°] (α and α + 180°
- *     describe the same axis with mirrored handedness, which no data can tell apart).
+ *     describe the same axis with mirrored handedness, which no data can tell apart), or ±5°
+ *     around a given start. Up to 6 local minima (within 3× the best) and the direction
+ *     perpendicular to the best (a needle looks alike along and across its axis) are kept as
+ *     candidates; the coarse shift search of step 3 is run for each and the candidate with the
+ *     highest confidence (sharpest shift curve) wins.
  *  2. Score: weighted (Hamming-filtered) back-projections of several slices across the axis
  *     for each candidate shift. A wrong shift δ moves the contribution of tilt θ by δ along its
  *     own direction, so the back-projected rays of a point no longer meet in one point but
