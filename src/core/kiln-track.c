@@ -542,13 +542,10 @@ kiln_pair_series (KilnTracking           *tracking,
 }
 
 KilnCsv *
-kiln_pair_series_csv (const GArray *rows,
-                      guint32       track_a,
-                      guint32       track_b)
+kiln_pair_series_csv_new (void)
 {
   GPtrArray *cols = g_ptr_array_new_with_free_func (g_free);
   KilnCsv *csv;
-  g_autofree char *pair = g_strdup_printf ("%u:%u", track_a, track_b);
 
   g_ptr_array_add (cols, g_strdup ("time_point"));
   g_ptr_array_add (cols, g_strdup ("pt_time_s"));
@@ -567,6 +564,18 @@ kiln_pair_series_csv (const GArray *rows,
     }
   g_ptr_array_add (cols, NULL);
   csv = kiln_csv_new ((const char * const *) cols->pdata);
+  g_ptr_array_unref (cols);
+  return csv;
+}
+
+void
+kiln_pair_series_csv_append (KilnCsv      *csv,
+                             const GArray *rows,
+                             guint32       track_a,
+                             guint32       track_b)
+{
+  g_autofree char *pair = g_strdup_printf ("%u:%u", track_a, track_b);
+
   for (guint r = 0; r < rows->len; r++)
     {
       const KilnPairSeriesRow *row = &g_array_index (rows, KilnPairSeriesRow, r);
@@ -592,6 +601,15 @@ kiln_pair_series_csv (const GArray *rows,
       kiln_csv_add_row_str (csv, (const char * const *) cells->pdata);
       g_ptr_array_unref (cells);
     }
-  g_ptr_array_unref (cols);
+}
+
+KilnCsv *
+kiln_pair_series_csv (const GArray *rows,
+                      guint32       track_a,
+                      guint32       track_b)
+{
+  KilnCsv *csv = kiln_pair_series_csv_new ();
+
+  kiln_pair_series_csv_append (csv, rows, track_a, track_b);
   return csv;
 }

@@ -110,6 +110,12 @@ GArray       *kiln_pair_series            (KilnTracking           *tracking,
 KilnCsv      *kiln_pair_series_csv        (const GArray           *rows,
                                            guint32                 track_a,
                                            guint32                 track_b);
+/* The same in two steps, for several pairs in one table. */
+KilnCsv      *kiln_pair_series_csv_new    (void);
+void          kiln_pair_series_csv_append (KilnCsv                *csv,
+                                           const GArray           *rows,
+                                           guint32                 track_a,
+                                           guint32                 track_b);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnTracking, kiln_tracking_free)
 
