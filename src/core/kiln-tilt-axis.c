@@ -7,6 +7,7 @@
 #include "kiln-tilt-axis.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kiln-alloc.h"
@@ -557,7 +558,7 @@ common_line_search (const CommonLine   *cl,
       guint i = minima[m];
       double l, r, d = 0, denom;
 
-      if (m > 0 && c[i] > 1.5 * c[minima[0]])
+      if (m > 0 && c[i] > 3.0 * c[minima[0]])
         break;
       if (!periodic && (i == 0 || i == n - 1))
         {
@@ -589,7 +590,7 @@ common_line_estimate (const KilnImageStack *stack,
   Work wc, wf;
   CommonLine cl;
   KilnProgress sub;
-  double coarse[4];
+  double coarse[6];
   guint n_coarse = 0;
   gboolean ok;
 
@@ -725,6 +726,7 @@ kiln_tilt_axis_params_init (KilnTiltAxisParams *params)
   memset (params, 0, sizeof *params);
   params->axis_angle_deg = NAN;
   params->refine_angle = TRUE;
+  params->slope_refine = FALSE;
   params->n_slices = 7;
   params->max_shift_px = 0;
   params->score = KILN_AXIS_SCORE_SHARPNESS;
@@ -901,7 +903,7 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
   g_autofree double *shifts_c = NULL, *joint = NULL, *best = NULL;
   gboolean refine, ok = FALSE;
   gint64 t_start = g_get_monotonic_time ();
-  double candidates[4];
+  double candidates[7];
   guint n_candidates = 0;
   double alpha_coarse;
 
@@ -969,7 +971,7 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
   g_debug ("tilt axis: %u start angle(s), first %.3f° after %.3f s", n_candidates,
            candidates[0], (g_get_monotonic_time () - t_start) * 1e-6);
 
-  refine = params.refine_angle && ns >= 3;
+  refine = params.refine_angle && params.slope_refine && ns >= 3;
   res->n_slices = ns;
   res->slice_pos_px = g_new (double, ns);
   res->slice_shift_px = g_new (double, ns);
