@@ -1050,7 +1050,9 @@ run_stage (const Stage      *st,
   bx1 = MIN (st->w, xr_all[rx1 - 1] + st->hs + B);
   bw = bx1 - bx0;
   bh = 2 * st->hs + B;
-  chunk = MAX (4, 2 * n_threads ());
+  /* at most ~16 parallel regions per stage (each ends in a barrier, costly on a loaded
+   * machine), at least 2 rows per thread */
+  chunk = MAX (MAX (4, 2 * n_threads ()), (ry1 - ry0 + 15) / 16);
   band_sz = (gsize) bw * bh;
   bands = kiln_alloc ((gsize) chunk * 2, band_sz * sizeof (float), FALSE, "BM3D band buffers",
                       error);
@@ -1083,7 +1085,7 @@ run_stage (const Stage      *st,
         }
       kiln_progress_report (prog, (double) (c0 - ry0) / (ry1 - ry0), NULL);
 
-#pragma omp parallel
+#pragma omp parallel if ((c1 - c0) * (rx1 - rx0) >= 256)
       {
         int side = 2 * st->hs + 1;
         Scratch *sc;
