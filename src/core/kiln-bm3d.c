@@ -312,7 +312,10 @@ KilnBm3dNoise *
 kiln_bm3d_noise_new_scaled (const KilnBm3dNoise *noise,
                             double               factor)
 {
-  KilnBm3dNoise *n = noise_alloc ();
+  KilnBm3dNoise *n;
+
+  g_return_val_if_fail (noise != NULL && factor > 0 && isfinite (factor), NULL);
+  n = noise_alloc ();
   for (int i = 0; i < LAG_SIDE * LAG_SIDE; i++)
     n->r[i] = (float) (noise->r[i] * factor);
   n->white = noise->white;
@@ -969,6 +972,39 @@ n_threads (void)
 #endif
 }
 
+static Scratch *
+scratch_new (const Stage *st)
+{
+  int side = 2 * st->hs + 1;
+  Scratch *sc = g_new (Scratch, 1);
+  sc->seg_dist = g_new (float, (gsize) SEG * side * side);
+  sc->colsum = g_new (float, SEG * B + B);
+  sc->crows = 2 * st->hs + 1;
+  sc->ccols = (SEG - 1) * st->step + 1 + 2 * st->hs;
+  for (int im = 0; im < 2; im++)
+    {
+      sc->cache[im] = im < st->stage
+                      ? g_new (float, (gsize) sc->crows * sc->ccols * B2) : NULL;
+      sc->cflag[im] = g_new0 (guint8, (gsize) sc->crows * sc->ccols);
+    }
+  return sc;
+}
+
+static void
+scratch_free (Scratch *sc)
+{
+  if (sc == NULL)
+    return;
+  g_free (sc->seg_dist);
+  g_free (sc->colsum);
+  for (int im = 0; im < 2; im++)
+    {
+      g_free (sc->cache[im]);
+      g_free (sc->cflag[im]);
+    }
+  g_free (sc);
+}
+
 /* Run one stage for target rectangle t: the estimate at t's pixels is written to dst (image
  * size, only t written). num/den: image-size scratch. */
 static gboolean
@@ -988,6 +1024,8 @@ run_stage (const Stage      *st,
   float *bands;
   gsize band_sz;
   gboolean ok = TRUE;
+  int n_scratch = n_threads ();
+  Scratch **scratch = g_new0 (Scratch *, n_scratch);
 
   yr_all = ref_positions (st->h, st->step, &nyr);
   xr_all = ref_positions (st->w, st->step, &nxr);
@@ -1012,7 +1050,9 @@ run_stage (const Stage      *st,
   bx1 = MIN (st->w, xr_all[rx1 - 1] + st->hs + B);
   bw = bx1 - bx0;
   bh = 2 * st->hs + B;
-  chunk = MAX (4, 2 * n_threads ());
+  /* at most ~16 parallel regions per stage (each ends in a barrier, costly on a loaded
+   * machine), at least 2 rows per thread */
+  chunk = MAX (MAX (4, 2 * n_threads ()), (ry1 - ry0 + 15) / 16);
   band_sz = (gsize) bw * bh;
   bands = kiln_alloc ((gsize) chunk * 2, band_sz * sizeof (float), FALSE, "BM3D band buffers",
                       error);
@@ -1020,6 +1060,7 @@ run_stage (const Stage      *st,
     {
       g_free (yr_all);
       g_free (xr_all);
+      g_free (scratch);
       return FALSE;
     }
 
@@ -1044,19 +1085,24 @@ run_stage (const Stage      *st,
         }
       kiln_progress_report (prog, (double) (c0 - ry0) / (ry1 - ry0), NULL);
 
-#pragma omp parallel
+#pragma omp parallel if ((c1 - c0) * (rx1 - rx0) >= 256)
       {
         int side = 2 * st->hs + 1;
-        Scratch *sc = g_new (Scratch, 1);
-        sc->seg_dist = g_new (float, (gsize) SEG * side * side);
-        sc->colsum = g_new (float, SEG * B + B);
-        sc->crows = 2 * st->hs + 1;
-        sc->ccols = (SEG - 1) * st->step + 1 + 2 * st->hs;
-        for (int im = 0; im < 2; im++)
+        Scratch *sc;
+#ifdef _OPENMP
+        int tid = omp_get_thread_num ();
+#else
+        int tid = 0;
+#endif
+        /* per-thread scratch, allocated once per stage (thread ids are stable across the
+         * parallel regions; a larger team than planned falls back to its own buffers) */
+        if (tid < n_scratch && scratch[tid] != NULL)
+          sc = scratch[tid];
+        else
           {
-            sc->cache[im] = im < st->stage
-                            ? g_new (float, (gsize) sc->crows * sc->ccols * B2) : NULL;
-            sc->cflag[im] = g_new0 (guint8, (gsize) sc->crows * sc->ccols);
+            sc = scratch_new (st);
+            if (tid < n_scratch)
+              scratch[tid] = sc;
           }
 #pragma omp for schedule(dynamic, 1)
         for (int ci = c0; ci < c1; ci++)
@@ -1083,14 +1129,8 @@ run_stage (const Stage      *st,
                   }
               }
           }
-        g_free (sc->seg_dist);
-        g_free (sc->colsum);
-        for (int im = 0; im < 2; im++)
-          {
-            g_free (sc->cache[im]);
-            g_free (sc->cflag[im]);
-          }
-        g_free (sc);
+        if (tid >= n_scratch)
+          scratch_free (sc);
       }
 
       /* merge in row order (deterministic) */
@@ -1118,6 +1158,9 @@ run_stage (const Stage      *st,
   kiln_free (bands);
   g_free (yr_all);
   g_free (xr_all);
+  for (int i = 0; i < n_scratch; i++)
+    scratch_free (scratch[i]);
+  g_free (scratch);
   if (!ok)
     return FALSE;
 
@@ -1220,8 +1263,8 @@ denoise_rect (const float          *in,
     {
       /* constant image or no noise: nothing to remove */
       for (int y = roi.y0; y < roi.y1; y++)
-        memcpy (out + (gsize) (y - roi.y0) * out_stride, in + (gsize) y * w + roi.x0,
-                (roi.x1 - roi.x0) * sizeof (float));
+        memmove (out + (gsize) (y - roi.y0) * out_stride, in + (gsize) y * w + roi.x0,
+                 (roi.x1 - roi.x0) * sizeof (float));
       kiln_report (progress, progress_data, 1.0, NULL);
       return TRUE;
     }
