@@ -320,6 +320,13 @@ test_cancel_and_errors (void)
     g_autoptr(KilnImageStack) tiny = kiln_image_stack_new (3, 8, 8, NULL);
     g_assert_null (kiln_align_series (tiny, &p, NULL, NULL, NULL, NULL, &error));
     g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+  }
+  {
+    g_autoptr(KilnImageStack) bad = kiln_image_stack_copy (st, NULL);
+    bad->data[1234] = NAN;
+    g_assert_null (kiln_align_series (bad, &p, NULL, NULL, NULL, NULL, &error));
+    g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA);
   }
 }
 
