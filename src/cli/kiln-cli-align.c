@@ -63,7 +63,7 @@ kiln_cli_align (int    argc,
   g_autofree char *mask_path = NULL;
   g_autofree char *interp_name = NULL;
   double axis_angle = 0.0;
-  gboolean json = FALSE, rotation = FALSE;
+  gboolean json = FALSE, rotation = FALSE, mi_stretch = FALSE;
   GOptionEntry entries[] = {
     { "angles", 0, 0, G_OPTION_ARG_FILENAME, &angles_path,
       "Tilt angles, one per line (IMOD .tlt); default: the input's own", "TLT" },
@@ -78,6 +78,9 @@ kiln_cli_align (int    argc,
       "Start from these transforms (e.g. the previous time point's .xf)", "IN.xf" },
     { "rotation", 0, 0, G_OPTION_ARG_NONE, &rotation,
       "Also estimate a small rotation per tilt (method mi)", NULL },
+    { "mi-stretch", 0, 0, G_OPTION_ARG_NONE, &mi_stretch,
+      "Method mi: compare each pair with the cosine stretch the coarse stage kept (films that "
+      "fill the field)", NULL },
     { "interp", 0, 0, G_OPTION_ARG_STRING, &interp_name,
       "Resampling of the aligned stack: linear or cubic (default)", "KIND" },
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
@@ -135,6 +138,7 @@ kiln_cli_align (int    argc,
                            "cannot tell the output format of “%s” (use .mrc, .tif)", mask_path);
   params.xcorr.axis_angle_deg = axis_angle;
   params.mi.rotation = rotation;
+  params.mi_stretch = mi_stretch;
 
   cancellable = kiln_cli_cancellable ();
   stack = load_stack (argv[1], cancellable, &error);
