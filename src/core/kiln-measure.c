@@ -155,6 +155,7 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
   double vs = labels->voxel_size_nm > 0 ? labels->voxel_size_nm : 1.0;
   Acc acc[2];
   guint8 *foot;
+  guint32 *col[2];
   guint64 *neck_count;
   guint64 contact = 0;
   double c[2][3], u[3], L;
@@ -195,6 +196,8 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
   bh = hi[1] - lo[1] + 1;
   bd = hi[2] - lo[2] + 1;
   foot = g_malloc0 ((gsize) bw * bh);
+  col[0] = g_new0 (guint32, (gsize) bw * bh);
+  col[1] = g_new0 (guint32, (gsize) bw * bh);
   neck_count = g_new0 (guint64, bd);
   memset (acc, 0, sizeof (acc));
   acc[0].zmin = acc[1].zmin = G_MAXUINT;
@@ -222,7 +225,7 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
             }
           acc[w].zmin = MIN (acc[w].zmin, z);
           acc[w].zmax = MAX (acc[w].zmax, z);
-          foot[(gsize) (y - lo[1]) * bw + (x - lo[0])] |= 1 << w;
+          col[w][(gsize) (y - lo[1]) * bw + (x - lo[0])]++;
           if (x + 1 < nx && KILN_VOXEL (labels, x + 1, y, z) == other)
             {
               contact++;
@@ -236,6 +239,12 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
           if (z + 1 < nz && KILN_VOXEL (labels, x, y, z + 1) == other)
             contact++;
         }
+  /* footprints: a column goes to the particle with more voxels in it (A on ties) */
+  for (gsize i = 0; i < (gsize) bw * bh; i++)
+    if (col[0][i] > 0 || col[1][i] > 0)
+      foot[i] = col[0][i] >= col[1][i] ? 1 : 2;
+  g_free (col[0]);
+  g_free (col[1]);
   /* each face was counted from its lower voxel only, whichever label it had: no double count */
   out->touching = contact > 0;
   out->contact_area_nm2 = contact * vs * vs;
@@ -310,7 +319,7 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
     double fs[2][3] = { { 0 } };   /* n, Σx, Σy */
     double fc[2][2], u2[2], L2, zbar[2];
     guint best_z = 0;
-    double ext[2][4];              /* tmin, tmax, smin, smax */
+    double ext[2][2];              /* smin, smax across the axis */
 
     for (guint y = 0; y < bh; y++)
       for (guint x = 0; x < bw; x++)
@@ -346,27 +355,24 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
 
     for (int w = 0; w < 2; w++)
       {
-        ext[w][0] = ext[w][2] = HUGE_VAL;
-        ext[w][1] = ext[w][3] = -HUGE_VAL;
+        ext[w][0] = HUGE_VAL;
+        ext[w][1] = -HUGE_VAL;
       }
     for (guint y = 0; y < bh; y++)
       for (guint x = 0; x < bw; x++)
         for (int w = 0; w < 2; w++)
           if (foot[(gsize) y * bw + x] & (1 << w))
             {
-              double t = (x - fc[0][0]) * u2[0] + (y - fc[0][1]) * u2[1];
               double s = -(x - fc[0][0]) * u2[1] + (y - fc[0][1]) * u2[0];
-              ext[w][0] = MIN (ext[w][0], t);
-              ext[w][1] = MAX (ext[w][1], t);
-              ext[w][2] = MIN (ext[w][2], s);
-              ext[w][3] = MAX (ext[w][3], s);
+              ext[w][0] = MIN (ext[w][0], s);
+              ext[w][1] = MAX (ext[w][1], s);
             }
-    /* extents of pixel sets: + the pixel's own width along the direction */
+    /* H = z extent (voxels), W = footprint width across the axis, pixels as unit squares */
     {
       double pw = fabs (u2[0]) + fabs (u2[1]);
       double hw = 0;
       for (int w = 0; w < 2; w++)
-        hw += (ext[w][3] - ext[w][2] + pw) / (ext[w][1] - ext[w][0] + pw);
+        hw += (acc[w].zmax - acc[w].zmin + 1.0) / (ext[w][1] - ext[w][0] + pw);
       out->value[KILN_MEASURE_H_OVER_W] = hw / 2;
     }
 
@@ -501,11 +507,55 @@ kiln_measure_sensitivity_labels (const KilnLabelVolume  *labels,
                                  GCancellable           *cancellable,
                                  GError                **error)
 {
+  g_autoptr(KilnLabelVolume) crop = NULL;
+  guint lo[3] = { G_MAXUINT, G_MAXUINT, G_MAXUINT }, hi[3] = { 0, 0, 0 };
+  guint dims[3] = { labels->nx, labels->ny, labels->nz };
+  gboolean any = FALSE;
+
+  /* the ±1-voxel morphology changes A and B only within one voxel of them: work on their box
+   * plus a margin of 2 (other labels inside it are kept, so the union is eroded as a whole) */
+  for (guint z = 0; z < labels->nz; z++)
+    for (guint y = 0; y < labels->ny; y++)
+      {
+        const guint32 *row = labels->data + ((gsize) z * labels->ny + y) * labels->nx;
+        for (guint x = 0; x < labels->nx; x++)
+          if (row[x] == out->a || row[x] == out->b)
+            {
+              guint c[3] = { x, y, z };
+              any = TRUE;
+              for (int k = 0; k < 3; k++)
+                {
+                  lo[k] = MIN (lo[k], c[k]);
+                  hi[k] = MAX (hi[k], c[k]);
+                }
+            }
+      }
+  if (!any)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Particles %u and %u are not in the label volume", out->a, out->b);
+      return FALSE;
+    }
+  for (int k = 0; k < 3; k++)
+    {
+      lo[k] = lo[k] >= 2 ? lo[k] - 2 : 0;
+      hi[k] = MIN (hi[k] + 2, dims[k] - 1);
+    }
+  crop = kiln_label_volume_new (hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1, error);
+  if (crop == NULL)
+    return FALSE;
+  crop->voxel_size_nm = labels->voxel_size_nm;
+  for (guint z = 0; z < crop->nz; z++)
+    for (guint y = 0; y < crop->ny; y++)
+      memcpy (crop->data + ((gsize) z * crop->ny + y) * crop->nx,
+              labels->data + (((gsize) (z + lo[2]) * labels->ny + y + lo[1]) * labels->nx + lo[0]),
+              crop->nx * sizeof (guint32));
+
   for (int k = 0; k < KILN_MEASURE_N_VALUES; k++)
     out->error[k] = 0;
   for (int variant = 0; variant < 2; variant++)
     {
-      g_autoptr(KilnLabelVolume) copy = kiln_label_volume_copy (labels, error);
+      g_autoptr(KilnLabelVolume) copy = kiln_label_volume_copy (crop, error);
       KilnPairMeasure m;
       gboolean ok;
 

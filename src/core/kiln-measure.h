@@ -6,14 +6,17 @@
  *   the section (z slice) where the A–B neck is widest is found; a box around the pair, centred
  *   on that section and holding both particles, is projected along z with every other label
  *   removed (particles necked to the pair are already cut at their necks by the watershed);
- *   the binary footprints F_A, F_B of the two particles give
+ *   the binary footprints F_A, F_B of the two particles (a column of the projection goes to
+ *   the particle with more voxels in it, so the footprints do not overlap) give
  *     d_xy  distance of the centres of mass of F_A and F_B (constant density);
  *     d_z   |z̄_A − z̄_B| with z̄ = (z_min + z_max)/2 of each particle;
  *     d     √(d_xy² + d_z²);
  *     r_p   mean radius of the circles of equal area to F_A and F_B;
  *     r_n   W_n / 2, W_n = the narrowest width of F_A ∪ F_B across the d_xy axis between the
  *           two centres (pixels taken as unit squares); 0 when A and B do not touch in 3D;
- *     H/W   mean over A, B of (extent across the d_xy axis) / (extent along it).
+ *     H/W   mean over A, B of H / W, H = the particle's z extent (z_max − z_min + 1 voxel), W
+ *           = the width of its footprint across the d_xy axis (the same definitions as the
+ *           simulator's truth tables, kiln_phantom_pair_truth).
  * True 3D:
  *   neck_radius_3d  √(S/π), S the smallest cross-section area of A ∪ B (voxels taken as
  *                   unit cubes) on planes perpendicular to the centre–centre axis, between

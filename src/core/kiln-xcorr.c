@@ -480,6 +480,9 @@ kiln_xcorr_series (const KilnImageStack  *stack,
       g_propagate_error (error, first_error);
       return FALSE;
     }
+  /* progress is reported only from the calling thread (thread 0 above, which may have had no
+   * pair to do): always report the end here, then honour a cancel it caused */
+  kiln_report (progress, progress_data, 1.0, "Cross-correlating tilts");
   if (kiln_check_cancelled (cancellable, error))
     return FALSE;
 

@@ -123,6 +123,7 @@ ph_truth (const PhScene *s, const double *c1, const double *c2, double reach, Ph
   double vol[2] = { 0 }, com[2][3] = { { 0 } }, zmin[2] = { 1e9, 1e9 }, zmax[2] = { -1e9, -1e9 };
   guint fw, fh;
   guint8 *foot;
+  guint32 *cnt[2];
   double fa[2] = { 0 }, fc[2][2] = { { 0 } }, u2[2], L2;
   double ext[2][4];
 
@@ -140,6 +141,8 @@ ph_truth (const PhScene *s, const double *c1, const double *c2, double reach, Ph
   fw = (guint) ((hi[0] - lo[0]) / h) + 1;
   fh = (guint) ((hi[1] - lo[1]) / h) + 1;
   foot = g_malloc0 ((gsize) fw * fh);
+  cnt[0] = g_new0 (guint32, (gsize) fw * fh);
+  cnt[1] = g_new0 (guint32, (gsize) fw * fh);
   for (guint iz = 0; lo[2] + iz * h <= hi[2]; iz++)
     for (guint iy = 0; iy < fh; iy++)
       for (guint ix = 0; ix < fw; ix++)
@@ -161,7 +164,7 @@ ph_truth (const PhScene *s, const double *c1, const double *c2, double reach, Ph
             com[w][k] += p[k];
           zmin[w] = MIN (zmin[w], p[2]);
           zmax[w] = MAX (zmax[w], p[2]);
-          foot[(gsize) iy * fw + ix] |= 1 << w;
+          cnt[w][(gsize) iy * fw + ix]++;
         }
   t->distance_3d = 0;
   for (int k = 0; k < 3; k++)
@@ -172,7 +175,12 @@ ph_truth (const PhScene *s, const double *c1, const double *c2, double reach, Ph
     }
   t->distance_3d = sqrt (t->distance_3d);
   t->radius_3d = 0.5 * (cbrt (3 * vol[0] / (4 * G_PI)) + cbrt (3 * vol[1] / (4 * G_PI)));
-  /* the sampled z range of a particle is short of the continuous one by up to h: widen */
+  /* footprints: a column goes to the particle with the longer chord (as kiln-measure) */
+  for (gsize i = 0; i < (gsize) fw * fh; i++)
+    if (cnt[0][i] > 0 || cnt[1][i] > 0)
+      foot[i] = cnt[0][i] >= cnt[1][i] ? 1 : 2;
+  g_free (cnt[0]);
+  g_free (cnt[1]);
   for (guint iy = 0; iy < fh; iy++)
     for (guint ix = 0; ix < fw; ix++)
       for (int w = 0; w < 2; w++)
@@ -232,7 +240,8 @@ ph_truth (const PhScene *s, const double *c1, const double *c2, double reach, Ph
         }
       t->w_n = MIN (t->w_n, width);
     }
-  t->h_over_w = 0.5 * ((ext[0][3] - ext[0][2] + h) / (ext[0][1] - ext[0][0] + h) +
-                       (ext[1][3] - ext[1][2] + h) / (ext[1][1] - ext[1][0] + h));
+  /* H/W: z extent over the footprint width across the axis (continuous: + one sample step) */
+  t->h_over_w = 0.5 * ((zmax[0] - zmin[0] + h) / (ext[0][3] - ext[0][2] + h) +
+                       (zmax[1] - zmin[1] + h) / (ext[1][3] - ext[1][2] + h));
   g_free (foot);
 }
