@@ -298,6 +298,10 @@ kiln_align_series (const KilnImageStack  *stack,
           }
         }
 
+      /* progress comes only from the calling thread (which may have had few pairs): report the
+       * end of the stage here, then honour a cancel it caused */
+      if (first_error == NULL)
+        kiln_progress_report (&fine, 1.0, "Refining by mutual information");
       if (first_error != NULL)
         {
           g_propagate_error (error, first_error);
