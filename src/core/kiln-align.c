@@ -166,6 +166,8 @@ kiln_align_series (const KilnImageStack  *stack,
     }
   if (kiln_check_cancelled (cancellable, error))
     return NULL;
+  if (!kiln_image_stack_check_finite (stack, "the tilt series to align", error))
+    return NULL;
 
   kiln_progress_init (&prog, progress, progress_data);
   z = kiln_image_stack_zero_tilt (stack);
@@ -296,16 +298,19 @@ kiln_align_series (const KilnImageStack  *stack,
           }
         }
 
-      if (first_error != NULL || kiln_check_cancelled (cancellable, error))
+      /* progress comes only from the calling thread (which may have had few pairs): report the
+       * end of the stage here, then honour a cancel it caused */
+      if (first_error == NULL)
+        kiln_progress_report (&fine, 1.0, "Refining by mutual information");
+      if (first_error != NULL)
         {
-          if (first_error)
-            {
-              if (g_error_matches (first_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-                  error == NULL || *error == NULL)
-                g_propagate_error (error, first_error);
-              else
-                g_error_free (first_error);
-            }
+          g_propagate_error (error, first_error);
+          g_free (rel);
+          kiln_align_result_free (res);
+          return NULL;
+        }
+      if (kiln_check_cancelled (cancellable, error))
+        {
           g_free (rel);
           kiln_align_result_free (res);
           return NULL;

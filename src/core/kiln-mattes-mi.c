@@ -59,6 +59,7 @@ kiln_mi_register_params_init (KilnMiRegisterParams *params)
   params->rotation = FALSE;
   params->max_rotation_deg = 5.0;
   params->max_shift_px = 3.0;
+  params->smooth_sigma_px = 0.0;
   params->stretch[0] = params->stretch[3] = 1.0;
   params->stretch[1] = params->stretch[2] = 0.0;
 }
@@ -396,6 +397,52 @@ objective (const double *p,
   return kiln_mattes_mi_eval (o->mi, &xf);
 }
 
+/* Separable Gaussian blur (σ px, support ±3σ, edges clamped). */
+static float *
+gaussian_blur (const float *src,
+               guint        w,
+               guint        h,
+               double       sigma,
+               GError     **error)
+{
+  int r = MAX (1, (int) ceil (3.0 * sigma));
+  g_autofree float *k = g_new (float, 2 * r + 1);
+  float *tmp, *dst;
+  double sum = 0.0;
+
+  tmp = kiln_alloc ((gsize) w * h, sizeof (float), FALSE, "smoothed image", error);
+  if (tmp == NULL)
+    return NULL;
+  dst = kiln_alloc ((gsize) w * h, sizeof (float), FALSE, "smoothed image", error);
+  if (dst == NULL)
+    {
+      kiln_free (tmp);
+      return NULL;
+    }
+  for (int i = -r; i <= r; i++)
+    sum += k[i + r] = (float) exp (-0.5 * i * i / (sigma * sigma));
+  for (int i = 0; i <= 2 * r; i++)
+    k[i] /= (float) sum;
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        double a = 0.0;
+        for (int i = -r; i <= r; i++)
+          a += k[i + r] * src[(gsize) y * w + CLAMP ((int) x + i, 0, (int) w - 1)];
+        tmp[(gsize) y * w + x] = (float) a;
+      }
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        double a = 0.0;
+        for (int i = -r; i <= r; i++)
+          a += k[i + r] * tmp[(gsize) CLAMP ((int) y + i, 0, (int) h - 1) * w + x];
+        dst[(gsize) y * w + x] = (float) a;
+      }
+  kiln_free (tmp);
+  return dst;
+}
+
 /* 2 × 2 average; the result is (w/2) × (h/2). */
 static float *
 downsample (const float *src,
@@ -433,7 +480,7 @@ kiln_mi_register (const float                *fixed,
 {
   const float *fl[4] = { fixed, NULL, NULL, NULL };
   const float *ml[4] = { moving, NULL, NULL, NULL };
-  float *owned[8] = { NULL };
+  float *owned[10] = { NULL };
   guint wl[4] = { w, 0, 0, 0 }, hl[4] = { h, 0, 0, 0 };
   guint levels = CLAMP (params->levels, 1, 4), n_owned = 0, evals_total = 0;
   double x_start = *dx, y_start = *dy;
@@ -449,6 +496,20 @@ kiln_mi_register (const float                *fixed,
     }
   while (levels > 1 && (w >> (levels - 1)) < 32)
     levels--;
+  if (params->smooth_sigma_px > 0)
+    {
+      float *f = gaussian_blur (fixed, w, h, params->smooth_sigma_px, error);
+      float *m = f ? gaussian_blur (moving, w, h, params->smooth_sigma_px, error) : NULL;
+
+      if (f)
+        owned[n_owned++] = f;
+      if (m)
+        owned[n_owned++] = m;
+      if (m == NULL)
+        goto out;
+      fl[0] = f;
+      ml[0] = m;
+    }
   for (guint l = 1; l < levels; l++)
     {
       float *f = downsample (fl[l - 1], wl[l - 1], hl[l - 1], error);
