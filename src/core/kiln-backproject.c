@@ -278,7 +278,18 @@ kiln_bp_lines_backproject (const KilnBpLines *lines,
                            guint              thickness,
                            float             *out)
 {
-  const double cxo = (width - 1) / 2.0, czo = (thickness - 1) / 2.0;
+  kiln_bp_lines_backproject_at (lines, shift_px, 0.0, width, thickness, out);
+}
+
+void
+kiln_bp_lines_backproject_at (const KilnBpLines *lines,
+                              double             shift_px,
+                              double             x_centre_px,
+                              guint              width,
+                              guint              thickness,
+                              float             *out)
+{
+  const double cxo = (width - 1) / 2.0 - x_centre_px, czo = (thickness - 1) / 2.0;
   const int n_line = (int) lines->n_line;
 
   g_return_if_fail (lines != NULL && out != NULL);

@@ -93,6 +93,16 @@ void         kiln_bp_lines_backproject  (const KilnBpLines    *lines,
                                          guint                 thickness,
                                          float                *out);
 
+/* The same with the output centred on x = @x_centre_px instead of the axis (column i has
+ * x = i − (width − 1)/2 + x_centre_px). With x_centre_px = −shift_px the window stays fixed on
+ * the image while the shift changes (used for scoring). */
+void         kiln_bp_lines_backproject_at (const KilnBpLines *lines,
+                                           double             shift_px,
+                                           double             x_centre_px,
+                                           guint              width,
+                                           guint              thickness,
+                                           float             *out);
+
 /* Angular weights Δθ_k (radians) as used by the weighted back-projection (see above); @weights
  * has @n entries. FALSE if n < 2 or the range is zero. */
 gboolean     kiln_bp_angle_weights      (const double         *angles_deg,

@@ -231,7 +231,6 @@ static KilnDmTag *
 parse_tag (Parser *p,
            int     depth)
 {
-  g_autoptr(GError) local = NULL;
   KilnDmTag *tag;
   guint64 kind, name_len, v;
   guint wide = p->file->version == 4 ? 8 : 4;
@@ -715,14 +714,16 @@ type_name (guint64 code)
     }
 }
 
-/* Append the value of type info[*idx] at data[*off]; @show limits how many array elements
- * are printed. */
+/* Append the value of type info[*idx] at data[*off] (nothing when !@show); arrays show
+ * their first 8 elements, arrays inside arrays only their length, so that the listing stays
+ * short whatever the file holds. */
 static void
-dump_value (GString       *out,
+dump_value (GString         *out,
             const KilnDmTag *tag,
-            guint         *idx,
-            gsize         *off,
-            gboolean       show)
+            guint           *idx,
+            gsize           *off,
+            gboolean         show,
+            gboolean         nested)
 {
   guint64 code = tag->info[(*idx)++];
   guint64 size;
@@ -761,7 +762,7 @@ dump_value (GString       *out,
           (*idx)++;
           if (show && f > 0)
             g_string_append (out, ", ");
-          dump_value (out, tag, idx, off, show);
+          dump_value (out, tag, idx, off, show, nested);
         }
       if (show)
         g_string_append (out, "}");
@@ -778,7 +779,9 @@ dump_value (GString       *out,
     if (show)
       {
         g_string_append_printf (out, "array[%" G_GUINT64_FORMAT "] of ", count);
-        if (tag->info[start] == KILN_DM_TYPE_UINT16 && count <= 256 && *idx == 1)
+        if (nested)
+          g_string_append_printf (out, "%s", type_name (tag->info[start]));
+        else if (tag->info[start] == KILN_DM_TYPE_UINT16 && count <= 256 && *idx == 1)
           {
             g_autofree char *s = kiln_dm_tag_get_string (tag);
             g_string_append_printf (out, "uint16 \"%s\"", s);
@@ -795,7 +798,7 @@ dump_value (GString       *out,
 
                 if (e > 0)
                   g_string_append (out, ", ");
-                dump_value (out, tag, &k, &o, TRUE);
+                dump_value (out, tag, &k, &o, TRUE, TRUE);
               }
             if (count > n_show)
               g_string_append (out, ", …");
@@ -803,7 +806,7 @@ dump_value (GString       *out,
               {
                 guint k = start;
                 gsize o2 = 0;
-                dump_value (out, tag, &k, &o2, FALSE);
+                dump_value (out, tag, &k, &o2, FALSE, TRUE);
                 g_string_append (out, type_name (tag->info[start]));
               }
             g_string_append (out, "]");
@@ -838,7 +841,7 @@ dump_tag (GString         *out,
       gsize off = 0;
 
       g_string_append_printf (out, "%s = ", path);
-      dump_value (out, tag, &idx, &off, TRUE);
+      dump_value (out, tag, &idx, &off, TRUE, FALSE);
       g_string_append_c (out, '\n');
     }
 }
@@ -1092,15 +1095,22 @@ convert_pixels (float        *dst,
 {
   gboolean swap = little != (G_BYTE_ORDER == G_LITTLE_ENDIAN);
 
+/* separate loops for the two byte orders, so that the common one vectorises */
 #define CONVERT(ctype, swapfn)                                   \
-  for (gsize i = 0; i < n; i++)                                  \
-    {                                                            \
-      ctype v;                                                   \
-      memcpy (&v, src + i * sizeof (ctype), sizeof (ctype));     \
-      if (swap)                                                  \
-        v = swapfn (v);                                          \
-      dst[i] = (float) v;                                        \
-    }
+  if (swap)                                                      \
+    for (gsize i = 0; i < n; i++)                                \
+      {                                                          \
+        ctype v;                                                 \
+        memcpy (&v, src + i * sizeof (ctype), sizeof (ctype));  \
+        dst[i] = (float) swapfn (v);                             \
+      }                                                          \
+  else                                                           \
+    for (gsize i = 0; i < n; i++)                                \
+      {                                                          \
+        ctype v;                                                 \
+        memcpy (&v, src + i * sizeof (ctype), sizeof (ctype));  \
+        dst[i] = (float) v;                                      \
+      }
 #define NOSWAP(x) (x)
 
   switch (data_type)
@@ -1125,14 +1135,16 @@ convert_pixels (float        *dst,
       CONVERT (guint32, GUINT32_SWAP_LE_BE);
       break;
     case 2:
-      for (gsize i = 0; i < n; i++)
-        {
-          guint32 u;
-          memcpy (&u, src + 4 * i, 4);
-          if (swap)
+      if (!swap)
+        memcpy (dst, src, n * sizeof (float));
+      else
+        for (gsize i = 0; i < n; i++)
+          {
+            guint32 u;
+            memcpy (&u, src + 4 * i, 4);
             u = GUINT32_SWAP_LE_BE (u);
-          memcpy (&dst[i], &u, 4);
-        }
+            memcpy (&dst[i], &u, 4);
+          }
       break;
     case 12:
       for (gsize i = 0; i < n; i++)
@@ -1253,14 +1265,39 @@ kiln_dm_load_stack (const char    *path,
       return NULL;
     }
   plane = (gsize) width * height;
-  for (guint k = 0; k < n_tilts; k++)
-    {
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+  {
+    const guint8 *src = file->bytes + best.data->offset;
+    float *dst = stack->data;
+    int data_type = best.data_type;
+    gboolean little = file->little;
+    int cancelled = 0;
+
+    /* tilt by tilt, in parallel for large series (a thread team costs more than converting
+     * a small one); cancellation is checked before each tilt */
+#pragma omp parallel for schedule(dynamic, 1) if (data_size >= ((gsize) 8 << 20) && n_tilts > 1)
+    for (guint k = 0; k < n_tilts; k++)
+      {
+        int stop;
+
+#pragma omp atomic read
+        stop = cancelled;
+        if (stop)
+          continue;
+        if (g_cancellable_is_cancelled (cancellable))
+          {
+#pragma omp atomic write
+            cancelled = 1;
+            continue;
+          }
+        convert_pixels (dst + k * plane, src + k * plane * bpp, plane, data_type, little);
+      }
+    if (cancelled || g_cancellable_set_error_if_cancelled (cancellable, error))
+      {
+        if (cancelled)
+          g_cancellable_set_error_if_cancelled (cancellable, error);
         return NULL;
-      convert_pixels (stack->data + k * plane,
-                      file->bytes + best.data->offset + k * plane * bpp,
-                      plane, best.data_type, file->little);
-    }
+      }
+  }
 
   /* pixel size: calibration of dimension 0 (x), value = scale · (index − origin) */
   cal = kiln_dm_tag_lookup (best.image, "ImageData/Calibrations/Dimension/[0]");

@@ -57,10 +57,11 @@ double        kiln_mattes_mi_eval     (KilnMattesMI            *mi,
 
 /**
  * KilnOnePlusOneParams:
- * @initial_radius: initial search radius, in the (scaled) parameter units (default 1)
+ * @initial_radius: initial search radius, in the (scaled) parameter units (default 0.5)
  * @growth: radius growth factor on success (default 1.05)
  * @shrink: radius shrink factor on failure (default 0.95^(1/4))
- * @epsilon: stop when the Frobenius norm of the search matrix falls below this (default 1e-3)
+ * @epsilon: stop when the Frobenius norm of the search matrix falls below this (default 5e-3;
+ *   coarser pyramid levels stop at 0.05 of their pixels at the latest)
  * @max_iterations: most children evaluated (default 300)
  * @seed: random seed
  */
@@ -103,6 +104,11 @@ double        kiln_one_plus_one_maximise    (KilnObjectiveFunc           func,
  *   so that the coarsest level is at least 32 pixels wide)
  * @rotation: also estimate a rotation about the image centre
  * @max_rotation_deg: rotations are clamped to ± this (default 5)
+ * @max_shift_px: the translation stays within this distance (full-resolution pixels) of the
+ *   start: a trust region around the coarse estimate (default 3; ≤ 0 = unlimited)
+ * @stretch: a fixed linear map S (m11, m12, m21, m22; default identity) applied about the centre
+ *   after the estimated rigid transform X: the metric compares @fixed with S∘X(@moving), and X is
+ *   returned (cosine stretching of tilt pairs)
  */
 typedef struct
 {
@@ -111,6 +117,8 @@ typedef struct
   guint                levels;
   gboolean             rotation;
   double               max_rotation_deg;
+  double               max_shift_px;
+  double               stretch[4];
 } KilnMiRegisterParams;
 
 void          kiln_mi_register_params_init  (KilnMiRegisterParams *params);

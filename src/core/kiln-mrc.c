@@ -31,9 +31,10 @@
 /* FEI1/FEI2 per-section metadata block: size (int32) at 0, alpha tilt (float64, °) at 100. */
 #define FEI_ALPHA_OFFSET 100
 /* Elements converted per chunk when the data need conversion or byte swapping. */
-#define CHUNK_ELEMENTS   ((gsize) 1 << 20)
-/* Bytes read or written per system call on the direct path. */
-#define IO_CHUNK_BYTES   ((gsize) 64 << 20)
+#define CHUNK_ELEMENTS   ((gsize) 1 << 18)
+/* Bytes read or written per system call. 1 MiB: a chunk just read (or about to be written)
+ * is still in the CPU cache when it is checked for NaN/Inf (or summed for the header). */
+#define IO_CHUNK_BYTES   ((gsize) 1 << 20)
 
 typedef struct
 {
@@ -130,6 +131,91 @@ get_half_table (void)
 
   g_once (&once, init_half_table, NULL);
   return half_table;
+}
+
+/* FALSE if any value is NaN or ±Inf (exponent bits all set). Vectorisable. */
+static gboolean
+all_finite (const float *data,
+            gsize        n)
+{
+  const guint32 *u = (const guint32 *) data;
+  guint32 bad = 0;
+
+#pragma omp simd reduction(|:bad)
+  for (gsize i = 0; i < n; i++)
+    bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+  return bad == 0;
+}
+
+typedef struct
+{
+  double min, max, sum, sum2;
+  gsize  n, n_bad;
+} StatsAcc;
+
+static void
+stats_acc_init (StatsAcc *a)
+{
+  *a = (StatsAcc) { INFINITY, -INFINITY, 0.0, 0.0, 0, 0 };
+}
+
+/* Adds @n values; the vectorised path when all are finite, else skipping the bad ones. */
+static void
+stats_acc_add (StatsAcc    *a,
+               const float *d,
+               gsize        n)
+{
+  if (all_finite (d, n))
+    {
+      float lo = INFINITY, hi = -INFINITY;
+      double s = 0.0, s2 = 0.0;
+
+#pragma omp simd reduction(min:lo) reduction(max:hi) reduction(+:s,s2)
+      for (gsize i = 0; i < n; i++)
+        {
+          float v = d[i];
+          lo = v < lo ? v : lo;
+          hi = v > hi ? v : hi;
+          s += v;
+          s2 += (double) v * v;
+        }
+      a->min = MIN (a->min, lo);
+      a->max = MAX (a->max, hi);
+      a->sum += s;
+      a->sum2 += s2;
+      a->n += n;
+    }
+  else
+    for (gsize i = 0; i < n; i++)
+      {
+        if (!isfinite (d[i]))
+          {
+            a->n_bad++;
+            continue;
+          }
+        a->min = MIN (a->min, d[i]);
+        a->max = MAX (a->max, d[i]);
+        a->sum += d[i];
+        a->sum2 += (double) d[i] * d[i];
+        a->n++;
+      }
+}
+
+/* The same definitions as kiln_stats_compute(): rms is the standard deviation. */
+static void
+stats_acc_finish (const StatsAcc *a,
+                  KilnStats      *st)
+{
+  st->n_nonfinite = a->n_bad;
+  if (a->n == 0)
+    {
+      st->min = st->max = st->mean = st->rms = 0.0;
+      return;
+    }
+  st->min = a->min;
+  st->max = a->max;
+  st->mean = a->sum / (double) a->n;
+  st->rms = sqrt (MAX (0.0, a->sum2 / (double) a->n - st->mean * st->mean));
 }
 
 static gboolean
@@ -510,17 +596,21 @@ convert_chunk (const MrcHeader *h,
     }
 }
 
-/* Reads all nx·ny·nz values as floats into @dst. */
+/* Reads all nx·ny·nz values as floats into @dst; *finite is FALSE when any value read is NaN
+ * or infinite (checked chunk by chunk while the chunk is in the cache). */
 static gboolean
 read_data (int              fd,
            const char      *path,
            const MrcHeader *h,
            float           *dst,
+           gboolean        *finite,
            GCancellable    *cancellable,
            GError         **error)
 {
   gsize n = (gsize) h->info.nx * h->info.ny * h->info.nz;
   guint64 offset = h->info.data_offset;
+  gboolean is_float = h->info.mode == 2 || h->info.mode == 12;
+  gboolean ok = TRUE;
 
   if (h->info.mode == 2 && !h->swap)
     {
@@ -533,11 +623,11 @@ read_data (int              fd,
           if (kiln_check_cancelled (cancellable, error) ||
               !pread_all (fd, p, len, offset, path, error))
             return FALSE;
+          ok &= all_finite ((const float *) p, len / sizeof (float));
           p += len;
           offset += len;
           left -= len;
         }
-      return TRUE;
     }
   else
     {
@@ -550,10 +640,13 @@ read_data (int              fd,
               !pread_all (fd, buf, m * h->elem_size, offset, path, error))
             return FALSE;
           convert_chunk (h, buf, dst + i, m);
+          if (is_float)
+            ok &= all_finite (dst + i, m);
           offset += m * h->elem_size;
         }
-      return TRUE;
     }
+  *finite = ok;
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -583,6 +676,7 @@ kiln_mrc_load_stack (const char    *path,
 {
   g_autoptr(KilnImageStack) stack = NULL;
   g_autofree double *angles = NULL;
+  gboolean finite;
   MrcHeader h;
   int fd;
 
@@ -591,7 +685,7 @@ kiln_mrc_load_stack (const char    *path,
   if (fd < 0)
     return NULL;
   stack = kiln_image_stack_new (h.info.nz, h.info.nx, h.info.ny, error);
-  if (stack == NULL || !read_data (fd, path, &h, stack->data, cancellable, error))
+  if (stack == NULL || !read_data (fd, path, &h, stack->data, &finite, cancellable, error))
     {
       close (fd);
       return NULL;
@@ -602,8 +696,8 @@ kiln_mrc_load_stack (const char    *path,
   stack->pixel_size_nm = h.info.pixel_size_nm;
   if (angles != NULL)
     kiln_image_stack_set_angles (stack, angles, h.info.nz, NULL);
-  if ((h.info.mode == 2 || h.info.mode == 12) &&
-      !kiln_image_stack_check_finite (stack, path, error))
+  /* the full check (which names the first bad pixel) only when a chunk had one */
+  if (!finite && !kiln_image_stack_check_finite (stack, path, error))
     return NULL;
   return g_steal_pointer (&stack);
 }
@@ -637,6 +731,7 @@ kiln_mrc_load_volume (const char    *path,
                       GError       **error)
 {
   g_autoptr(KilnVolume) vol = NULL;
+  gboolean finite;
   MrcHeader h;
   int fd;
 
@@ -645,15 +740,14 @@ kiln_mrc_load_volume (const char    *path,
   if (fd < 0)
     return NULL;
   vol = kiln_volume_new (h.info.nx, h.info.ny, h.info.nz, error);
-  if (vol == NULL || !read_data (fd, path, &h, vol->data, cancellable, error))
+  if (vol == NULL || !read_data (fd, path, &h, vol->data, &finite, cancellable, error))
     {
       close (fd);
       return NULL;
     }
   close (fd);
   vol->voxel_size_nm = h.info.pixel_size_nm;
-  if ((h.info.mode == 2 || h.info.mode == 12) &&
-      !check_finite_volume (vol->data, vol->nx, vol->ny, vol->nz, path, error))
+  if (!finite && !check_finite_volume (vol->data, vol->nx, vol->ny, vol->nz, path, error))
     return NULL;
   return g_steal_pointer (&vol);
 }
@@ -664,6 +758,7 @@ kiln_mrc_load_labels (const char    *path,
                       GError       **error)
 {
   g_autoptr(KilnLabelVolume) labels = NULL;
+  gboolean finite;
   MrcHeader h;
   gsize n;
   int fd;
@@ -675,7 +770,8 @@ kiln_mrc_load_labels (const char    *path,
   labels = kiln_label_volume_new (h.info.nx, h.info.ny, h.info.nz, error);
   /* Floats and uint32 have the same size: read as floats in place, then convert. */
   G_STATIC_ASSERT (sizeof (float) == sizeof (guint32));
-  if (labels == NULL || !read_data (fd, path, &h, (float *) labels->data, cancellable, error))
+  if (labels == NULL ||
+      !read_data (fd, path, &h, (float *) labels->data, &finite, cancellable, error))
     {
       close (fd);
       return NULL;
@@ -862,20 +958,80 @@ fail:
   return FALSE;
 }
 
+/* float32 data in host order: the header statistics are accumulated chunk by chunk just
+ * before each chunk is written (one pass over memory), and the header is written last. */
+static gboolean
+mrc_write_floats (const char   *path,
+                  const float  *data,
+                  guint         nx,
+                  guint         ny,
+                  guint         nz,
+                  int           ispg,
+                  double        pixel_size_nm,
+                  const char   *label,
+                  GError      **error)
+{
+  g_autofree char *tmp = kiln_io_temp_path (path);
+  guint8 hdr[MRC_HEADER_BYTES];
+  gsize n = (gsize) nx * ny * nz;
+  gsize chunk = IO_CHUNK_BYTES / sizeof (float);
+  StatsAcc acc;
+  KilnStats st;
+  int fd;
+
+  fd = g_open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot write %s: %s", path, g_strerror (saved));
+      return FALSE;
+    }
+  stats_acc_init (&acc);
+  memset (hdr, 0, sizeof hdr);
+  if (!write_all (fd, hdr, MRC_HEADER_BYTES, path, error))
+    goto fail;
+  for (gsize i = 0; i < n; i += chunk)
+    {
+      gsize m = MIN (chunk, n - i);
+      stats_acc_add (&acc, data + i, m);
+      if (!write_all (fd, data + i, m * sizeof (float), path, error))
+        goto fail;
+    }
+  stats_acc_finish (&acc, &st);
+  fill_header (hdr, nx, ny, nz, 2, ispg, pixel_size_nm, &st, label);
+  if (pwrite (fd, hdr, MRC_HEADER_BYTES, 0) != MRC_HEADER_BYTES)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot write %s: %s", path, g_strerror (saved));
+      goto fail;
+    }
+  if (close (fd) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot write %s: %s", path, g_strerror (saved));
+      kiln_io_abort (tmp);
+      return FALSE;
+    }
+  return kiln_io_commit (tmp, path, error);
+
+fail:
+  close (fd);
+  kiln_io_abort (tmp);
+  return FALSE;
+}
+
 gboolean
 kiln_mrc_save_stack (const KilnImageStack  *stack,
                      const char            *path,
                      const char            *label,
                      GError               **error)
 {
-  guint8 hdr[MRC_HEADER_BYTES];
-  KilnStats st;
-
   g_return_val_if_fail (stack != NULL && path != NULL, FALSE);
-  kiln_image_stack_stats (stack, &st);
-  fill_header (hdr, stack->width, stack->height, stack->n_tilts, 2, 0, stack->pixel_size_nm,
-               &st, label);
-  return mrc_write (path, hdr, stack->data, kiln_image_stack_n_pixels (stack), 4, NULL, error);
+  return mrc_write_floats (path, stack->data, stack->width, stack->height, stack->n_tilts, 0,
+                           stack->pixel_size_nm, label, error);
 }
 
 gboolean
@@ -884,13 +1040,9 @@ kiln_mrc_save_volume (const KilnVolume  *volume,
                       const char        *label,
                       GError           **error)
 {
-  guint8 hdr[MRC_HEADER_BYTES];
-  KilnStats st;
-
   g_return_val_if_fail (volume != NULL && path != NULL, FALSE);
-  kiln_volume_stats (volume, &st);
-  fill_header (hdr, volume->nx, volume->ny, volume->nz, 2, 1, volume->voxel_size_nm, &st, label);
-  return mrc_write (path, hdr, volume->data, kiln_volume_n_voxels (volume), 4, NULL, error);
+  return mrc_write_floats (path, volume->data, volume->nx, volume->ny, volume->nz, 1,
+                           volume->voxel_size_nm, label, error);
 }
 
 gboolean

@@ -68,7 +68,7 @@ kiln_reconstruct_params_init (KilnReconParams *p)
   p->tv_steps = 1;
   p->sensitivity = 1.0;
   p->relaxation = 1.0;
-  p->subsets = 1;
+  p->subsets = 0;
   p->nonneg = TRUE;
   p->filter = KILN_FILTER_RAMP;
   p->filter_cutoff = 1.0;
@@ -101,6 +101,7 @@ typedef struct
   KilnProgressFunc       progress;
   gpointer               progress_data;
   guint                  chunk, n_chunks;
+  guint                  subsets;  /* resolved ordered-subset count */
   gint64                 t_start;
   gint64                 last_preview;
   float                 *preview;
@@ -224,6 +225,43 @@ report_iteration (Ctx                 *c,
   p->iteration_func (&info, p->iteration_data);
 }
 
+static int
+cmp_float (const void *a,
+           const void *b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Noise σ of the tilt images from the median absolute difference of neighbouring pixels along
+ * u: σ ≈ 1.4826 · median|b(u+1) − b(u)| / √2 (robust to edges; exact for white Gaussian noise
+ * on a locally flat signal).  Up to ~2·10⁵ evenly spread differences are used. */
+static double
+estimate_noise (const KilnProjector *proj,
+                const float         *sino)
+{
+  const gsize yp = proj->ny_pad, total = (gsize) proj->n_tilts * (proj->nu - 1) * proj->ny;
+  const gsize want = 200000, step = MAX (total / want, 1);
+  g_autofree float *d = NULL;
+  gsize n = 0, i = 0;
+  double med;
+
+  if (proj->nu < 2)
+    return 0.0;
+  d = g_new (float, total / step + 1);
+  for (guint k = 0; k < proj->n_tilts; k++)
+    for (guint u = 0; u + 1 < proj->nu; u++)
+      for (guint y = 0; y < proj->ny; y++, i++)
+        if (i % step == 0)
+          {
+            const float *b = sino + ((gsize) k * proj->nu + u) * yp + y;
+            d[n++] = fabsf (b[yp] - b[0]);
+          }
+  qsort (d, n, sizeof (float), cmp_float);
+  med = n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
+  return 1.4826 * med / G_SQRT2;
+}
+
 /* Reconstruct output slices [o0, o0 + on) using stack rows with halo [h0, h1). */
 static gboolean
 run_chunk (Ctx     *c,
@@ -243,7 +281,7 @@ run_chunk (Ctx     *c,
   guint64 bytes_before = c->bytes_now;
   const guint y_local0 = (c->y_first + o0) - h0;   /* chunk-local slice of output slice o0 */
   KilnProgress prog_all, prog;
-  double residual = NAN, tv = NAN, dtv = 0.0;
+  double residual = NAN, tv = NAN, dtv = 0.0, eps = 0.0;
   guint it_done = 0;
   gboolean stopped = FALSE;
 
@@ -305,13 +343,16 @@ run_chunk (Ctx     *c,
         }
     }
 
-  sirt = kiln_sirt_new (proj, sino, p->method == KILN_RECON_WBP ? 1 : p->subsets,
+  sirt = kiln_sirt_new (proj, sino, c->subsets,
                         p->relaxation, p->nonneg, support, error);
   if (sirt == NULL)
     goto out;
 
   if (iser)
     {
+      /* ASD-POCS's data tolerance ε: the noise level of the data, ‖noise‖ ≈ σ·sqrt(#rays) */
+      eps = estimate_noise (proj, sino)
+            * sqrt ((double) proj->n_tilts * proj->nu * proj->ny);
       g = kiln_projector_alloc_volume (proj, error);
       if (g == NULL)
         goto out;
@@ -324,7 +365,7 @@ run_chunk (Ctx     *c,
 
       for (guint it = 1; it <= p->iterations && !stopped; it++)
         {
-          double dp2 = 0.0;
+          double dp2 = 0.0, dd = 0.0;
 
           for (guint a = 0; a < (iser ? p->data_passes : 1); a++)
             {
@@ -338,7 +379,10 @@ run_chunk (Ctx     *c,
               kiln_sirt_pass (sirt, vol, &st);
               dp2 += st.delta2;
               if (a == 0)
-                residual = st.b2 > 0.0 ? sqrt (st.res2 / st.b2) : 0.0;
+                {
+                  residual = st.b2 > 0.0 ? sqrt (st.res2 / st.b2) : 0.0;
+                  dd = sqrt (st.res2);
+                }
             }
           if (stopped)
             break;
@@ -362,7 +406,9 @@ run_chunk (Ctx     *c,
                   if (g2 > 0.0 && dtv > 0.0)
                     kiln_tv_descend (proj, vol, g, dtv / sqrt (g2));
                 }
-              if (p->tv_steps * dtv > p->sensitivity * ISER_R_MAX * dp)
+              /* ASD-POCS: shrink the TV step when it outweighs the data step while the data
+               * are not yet fitted to their noise level */
+              if (p->tv_steps * dtv > p->sensitivity * ISER_R_MAX * dp && dd > eps)
                 dtv *= ISER_ALPHA_RED;
             }
           else if (p->iteration_func != NULL)
@@ -513,6 +559,19 @@ kiln_reconstruct (const KilnImageStack  *stack,
   c.progress = progress;
   c.progress_data = progress_data;
   c.t_start = g_get_monotonic_time ();
+  /* ordered subsets: SIRT/WBP 1 unless asked; ISER automatic = one subset per ~10 tilts */
+  c.subsets = p->subsets;
+  if (p->method == KILN_RECON_WBP || (c.subsets == 0 && p->method == KILN_RECON_SIRT))
+    c.subsets = 1;
+  else if (c.subsets == 0)
+    c.subsets = CLAMP ((stack->n_tilts + 5) / 10, 1, stack->n_tilts);
+  if (c.subsets > stack->n_tilts)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "%u ordered subsets requested for %u tilts", c.subsets, stack->n_tilts);
+      return NULL;
+    }
+  result->subsets = c.subsets;
   if (c.nx > KILN_MAX_EXTENT || c.nz > KILN_MAX_EXTENT)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,

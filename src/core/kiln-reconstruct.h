@@ -10,7 +10,7 @@
  * Methods (docs/reconstruct.md has the details and the parameter mapping):
  *  - WBP: ramp (or apodised ramp) filter along x, then Σ_θ Δθ(rad) · back-projection.
  *  - SIRT: x ← x + λ C Aᵀ R (b − Ax) (OS-SART with @subsets > 1), non-negativity, support.
- *  - ISER: each iteration, @data_passes SIRT/OS-SART passes, then @tv_steps normalised
+ *  - ISER: each iteration, @data_passes OS-SART passes, then @tv_steps normalised
  *    gradient-descent steps on the isotropic 3-D TV with the adaptive step of ASD-POCS; the TV
  *    step relative to the data step is set by @sensitivity.
  *
@@ -86,7 +86,9 @@ typedef struct
   guint        tv_steps;          /* ISER "application times" b (1) */
   double       sensitivity;       /* ISER TV step relative to the data step (1) */
   double       relaxation;        /* SIRT λ (1) */
-  guint        subsets;           /* ordered subsets of tilts in a data pass (1 = SIRT) */
+  guint        subsets;           /* ordered subsets of tilts in a data pass (1 = SIRT, OS-SART
+                                   * above); 0 = automatic: 1 for SIRT, one per ~10 tilts for
+                                   * ISER (4 for 41 tilts) */
   gboolean     nonneg;            /* clamp at 0 after every data update (TRUE) */
   const guint8 *support;          /* nullable: X × Y × Z in the output layout, 0 = outside */
   const KilnVolume *initial;      /* nullable: resume from this volume (same output size) */
@@ -113,10 +115,11 @@ typedef struct
   double   tv;                    /* TV of the returned volume */
   double   seconds;
   guint    n_chunks;
+  guint    subsets;               /* ordered subsets used per data pass */
   guint64  peak_bytes;            /* estimated peak of the buffers this call allocated */
 } KilnReconResult;
 
-/* Defaults: ISER, 300 iterations, 1×1, sensitivity 1, λ 1, 1 subset, non-negativity,
+/* Defaults: ISER, 300 iterations, 1×1, sensitivity 1, λ 1, automatic subsets, non-negativity,
  * ramp filter, all slices, keep on cancel, previews every 1 s of the middle slice. */
 void        kiln_reconstruct_params_init    (KilnReconParams *params);
 /* A quick look: reconstruct only @n_slices rows centred on row @centre_row. */

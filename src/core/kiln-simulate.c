@@ -226,7 +226,8 @@ bytes_per_time_point (const KilnSimParams *p)
   guint64 b = img * n * 4 + img * 4;
   if (p->make_volume)
     b += (guint64) p->size_px * p->size_px * p->depth_px * (sizeof (float) + sizeof (guint32));
-  return b;
+  /* the reference pair keeps all its frames */
+  return MAX (b, img * (p->reference_frames + 4));
 }
 
 #define BAD(...) \
@@ -329,6 +330,7 @@ typedef enum
 #define P2_GAP        0.25
 #define P2_PUSH       0.10   /* extra a–b distance / r̄ after the disturbance */
 #define P2_TAU_S      12.0
+#define P2_ANGLE      (70.0 * G_PI / 180)
 
 typedef struct
 {
@@ -339,7 +341,6 @@ typedef struct
   double hw[3];        /* rz / r */
   double phi;          /* direction of the pair axis in xy */
   double cx, cy;       /* group anchor */
-  double bound;        /* bounding radius in xy */
 } Group;
 
 typedef struct
@@ -359,6 +360,33 @@ static double
 grow (double t)
 {
   return t <= 0 ? 0 : 1 - exp (-t / TAU_S);
+}
+
+/* xy offsets of the group's particles from its anchor (the a–b midpoint) at their widest
+ * configuration (PT 0, plus the later push of P2). */
+static void
+group_offsets (const Group *g,
+               double       off[3][2])
+{
+  memset (off, 0, sizeof (double) * 6);
+  if (g->role == ROLE_SINGLE)
+    return;
+  double rbar = 0;
+  for (guint i = 0; i < g->n; i++)
+    rbar += g->r[i] / g->n;
+  double d = (g->r[0] + g->r[1]) * (g->role == ROLE_P1 ? 1 + P1_GAP : 1)
+             + (g->role == ROLE_P2 ? rbar * P2_PUSH : 0);
+  double ux = cos (g->phi), uy = sin (g->phi);
+  off[0][0] = -0.5 * d * ux;
+  off[0][1] = -0.5 * d * uy;
+  off[1][0] = 0.5 * d * ux;
+  off[1][1] = 0.5 * d * uy;
+  if (g->role == ROLE_P2)
+    {
+      double dc = (g->r[1] + g->r[2]) * (1 + P2_GAP);
+      off[2][0] = off[1][0] + dc * cos (g->phi + P2_ANGLE);
+      off[2][1] = off[1][1] + dc * sin (g->phi + P2_ANGLE);
+    }
 }
 
 static gboolean
@@ -398,64 +426,69 @@ layout_build (const KilnSimParams *p,
           rbar += g.r[i] / g.n;
         }
       g.phi = g_rand_double_range (r, 0, 2 * G_PI);
-      switch (role)
-        {
-        case ROLE_SINGLE:
-          g.bound = g.r[0];
-          break;
-        case ROLE_PAIR:
-          g.bound = 0.5 * (g.r[0] + g.r[1]) + MAX (g.r[0], g.r[1]);
-          break;
-        case ROLE_P1:
-          g.bound = 0.5 * (g.r[0] + g.r[1]) * (1 + P1_GAP) + MAX (g.r[0], g.r[1]);
-          break;
-        case ROLE_P2:
-        default:
-          g.bound = 0.5 * (g.r[0] + g.r[1]) + g.r[1] + 2 * g.r[2] * (1 + P2_GAP) + rbar * P2_PUSH;
-          break;
-        }
-      g.bound += p->shell ? p->shell_diameter_nm + 1 : 1;
       label += g.n;
       left -= g.n;
       g_array_append_val (groups, g);
     }
   (void) plan;
 
-  /* place the groups without overlap, fully inside the field */
+  /* place the groups (random orientation and position) so that no two particles of different
+   * groups come closer than their radii plus two shell diameters, all inside the field */
   double half = 0.5 * p->size_px * p->pixel_size_nm - 2 * p->pixel_size_nm;
+  double margin = (p->shell ? 2 * p->shell_diameter_nm : 0) + 4;
   Group *gs = (Group *) groups->data;
-  for (guint i = 0; i < groups->len; i++)
+  guint ng = groups->len;
+  double (*pos)[2] = (double (*)[2]) g_malloc0 (sizeof (double) * 6 * MAX (ng, 1));
+  gboolean all = FALSE;
+  for (int restart = 0; restart < 100 && !all; restart++)
     {
-      gboolean placed = FALSE;
-      for (int attempt = 0; attempt < 4000 && !placed; attempt++)
+      all = TRUE;
+      for (guint i = 0; i < ng && all; i++)
         {
-          double lim = half - gs[i].bound;
-          if (lim < 0)
-            break;
-          double x = g_rand_double_range (r, -lim, lim), y = g_rand_double_range (r, -lim, lim);
-          placed = TRUE;
-          for (guint j = 0; j < i && placed; j++)
+          gboolean placed = FALSE;
+          for (int attempt = 0; attempt < 1000 && !placed; attempt++)
             {
-              double dx = x - gs[j].cx, dy = y - gs[j].cy;
-              if (sqrt (dx * dx + dy * dy) < gs[i].bound + gs[j].bound + 4)
-                placed = FALSE;
+              double off[3][2];
+              gs[i].phi = g_rand_double_range (r, 0, 2 * G_PI);
+              group_offsets (&gs[i], off);
+              double x = g_rand_double_range (r, -half, half), y = g_rand_double_range (r, -half, half);
+              placed = TRUE;
+              for (guint k = 0; k < gs[i].n && placed; k++)
+                {
+                  double px = x + off[k][0], py = y + off[k][1];
+                  double rk = gs[i].r[k] + margin * 0.5;
+                  if (fabs (px) + rk > half || fabs (py) + rk > half)
+                    placed = FALSE;
+                  for (guint j = 0; j < i && placed; j++)
+                    for (guint m = 0; m < gs[j].n && placed; m++)
+                      if (hypot (px - pos[3 * j + m][0], py - pos[3 * j + m][1])
+                          < gs[i].r[k] + gs[j].r[m] + margin)
+                        placed = FALSE;
+                }
+              if (placed)
+                {
+                  gs[i].cx = x;
+                  gs[i].cy = y;
+                  for (guint k = 0; k < gs[i].n; k++)
+                    {
+                      pos[3 * i + k][0] = x + off[k][0];
+                      pos[3 * i + k][1] = y + off[k][1];
+                    }
+                }
             }
-          if (placed)
-            {
-              gs[i].cx = x;
-              gs[i].cy = y;
-            }
+          all = placed;
         }
-      if (!placed)
-        {
-          g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                       "Simulation: %u particles of %g nm do not fit in a field of %g × %g nm; "
-                       "use fewer or smaller particles, or a larger image", p->n_particles,
-                       p->core_diameter_nm, p->size_px * p->pixel_size_nm,
-                       p->size_px * p->pixel_size_nm);
-          g_array_free (groups, TRUE);
-          return FALSE;
-        }
+    }
+  g_free (pos);
+  if (!all)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Simulation: %u particles of %g nm do not fit in a field of %g × %g nm; "
+                   "use fewer or smaller particles, or a larger image", p->n_particles,
+                   p->core_diameter_nm, p->size_px * p->pixel_size_nm,
+                   p->size_px * p->pixel_size_nm);
+      g_array_free (groups, TRUE);
+      return FALSE;
     }
   lay->n_groups = groups->len;
   lay->groups = (Group *) g_array_free (groups, FALSE);
@@ -569,7 +602,7 @@ kiln_sim_phantom (const KilnSimParams *p,
       if (g->role == ROLE_P2)
         {
           /* c comes from 70° off the a→b axis and sinters with b after contact */
-          double psi = g->phi + 70.0 * G_PI / 180;
+          double psi = g->phi + P2_ANGLE;
           double contact_c = g->r[1] + g->r[2];
           double dc, rnc = 0;
           if (t < P2_CONTACT_S)
@@ -907,19 +940,39 @@ kiln_sim_time_point_new (const KilnSimParams *params,
     return NULL;
   if (p->scan_noise_variance > 0)
     {
-      g_autofree float *noise = g_new (float, npix);
-      for (guint k = 0; k < n && !failed; k++)
-        {
-          if (!kiln_noise_realize (p->scan_noise, w, h, p->scan_noise_variance,
-                                   stream_seed (p->seed, STREAM_SCAN, tp, k), noise, &first_error))
-            {
-              failed = TRUE;
-              break;
-            }
-          float *tk = s->tilts->data + k * npix;
-          for (gsize i = 0; i < npix; i++)
-            tk[i] += noise[i];
-        }
+      /* one independent, seeded realisation per tilt: the thread that computes it does not
+       * matter */
+#pragma omp parallel
+      {
+        float *noise = g_new (float, npix);
+#pragma omp for schedule(dynamic, 1)
+        for (guint k = 0; k < n; k++)
+          {
+            GError *e = NULL;
+            gboolean bad;
+#pragma omp atomic read
+            bad = failed;
+            if (bad)
+              continue;
+            if (!kiln_noise_realize (p->scan_noise, w, h, p->scan_noise_variance,
+                                     stream_seed (p->seed, STREAM_SCAN, tp, k), noise, &e))
+              {
+#pragma omp critical (kiln_sim_error)
+                {
+                  if (first_error == NULL)
+                    first_error = e;
+                  else
+                    g_error_free (e);
+                  failed = TRUE;
+                }
+                continue;
+              }
+            float *tk = s->tilts->data + k * npix;
+            for (gsize i = 0; i < npix; i++)
+              tk[i] += noise[i];
+          }
+        g_free (noise);
+      }
       if (failed)
         {
           g_propagate_error (error, first_error);
@@ -983,27 +1036,47 @@ kiln_sim_reference_pair (const KilnSimParams *params,
     mean[i] = (float) (p->detector_offset + cpu * mean[i]);
 
   guint nf = p->reference_frames;
-  double *acc = g_new0 (double, npix);
-  float *r0 = g_new (float, npix);
-  gboolean ok = TRUE;
-  for (guint f = 0; f < nf && ok; f++)
+  float *frames = kiln_alloc ((gsize) nf, npix * sizeof (float), FALSE, "reference frames", error);
+  if (frames == NULL)
+    return FALSE;
+  gboolean failed = FALSE;
+  GError *first_error = NULL;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (guint f = 0; f < nf; f++)
     {
-      if (kiln_check_cancelled (cancellable, error))
+      gboolean bad;
+#pragma omp atomic read
+      bad = failed;
+      if (bad || g_cancellable_is_cancelled (cancellable))
+        continue;
+      GError *e = NULL;
+      if (!noisy_frame (p, mean, frames + (gsize) f * npix, f, STREAM_REF_SHOT, STREAM_REF_SCAN, 0, &e))
         {
-          ok = FALSE;
-          break;
+#pragma omp critical (kiln_sim_error)
+          {
+            if (first_error == NULL)
+              first_error = e;
+            else
+              g_error_free (e);
+            failed = TRUE;
+          }
         }
-      ok = noisy_frame (p, mean, f == 0 ? r0 : tmp, f, STREAM_REF_SHOT, STREAM_REF_SCAN, 0, error);
-      const float *fr = f == 0 ? r0 : tmp;
-      for (gsize i = 0; ok && i < npix; i++)
-        acc[i] += fr[i];
     }
-  if (!ok)
+  if (failed || kiln_check_cancelled (cancellable, error))
     {
-      g_free (acc);
-      g_free (r0);
+      if (failed)
+        g_propagate_error (error, first_error);
+      kiln_free (frames);
       return FALSE;
     }
+  /* fixed summation order: deterministic */
+  double *acc = g_new0 (double, npix);
+  for (guint f = 0; f < nf; f++)
+    for (gsize i = 0; i < npix; i++)
+      acc[i] += frames[(gsize) f * npix + i];
+  float *r0 = g_new (float, npix);
+  memcpy (r0, frames, npix * sizeof (float));
+  kiln_free (frames);
   float *avg = g_new (float, npix);
   for (gsize i = 0; i < npix; i++)
     avg[i] = (float) (acc[i] / nf);
@@ -1011,4 +1084,306 @@ kiln_sim_reference_pair (const KilnSimParams *params,
   *raw = r0;
   *average = avg;
   return TRUE;
+}
+
+/* ---------- writing an experiment folder ---------- */
+
+static gboolean
+remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      GDir *d = g_dir_open (path, 0, NULL);
+      if (d)
+        {
+          const char *n;
+          while ((n = g_dir_read_name (d)) != NULL)
+            {
+              g_autofree char *c = g_build_filename (path, n, NULL);
+              remove_tree (c);
+            }
+          g_dir_close (d);
+        }
+      return g_rmdir (path) == 0;
+    }
+  return g_unlink (path) == 0;
+}
+
+static gboolean
+make_dir (const char  *path,
+          GError     **error)
+{
+  if (g_mkdir_with_parents (path, 0755) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot create folder: %s",
+                   path, g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static JsonObject *
+params_to_json (const KilnSimParams *p)
+{
+  JsonObject *o = json_object_new ();
+  json_object_set_int_member (o, "seed", (gint64) p->seed);
+  json_object_set_int_member (o, "time_points", p->n_time_points);
+  json_object_set_int_member (o, "size_px", p->size_px);
+  json_object_set_int_member (o, "depth_px", p->depth_px);
+  json_object_set_double_member (o, "pixel_size_nm", p->pixel_size_nm);
+  json_object_set_int_member (o, "particles", p->n_particles);
+  json_object_set_double_member (o, "core_diameter_nm", p->core_diameter_nm);
+  json_object_set_double_member (o, "core_diameter_sd_nm", p->core_diameter_sd_nm);
+  json_object_set_double_member (o, "h_over_w_sd", p->h_over_w_sd);
+  json_object_set_boolean_member (o, "shell", p->shell);
+  json_object_set_double_member (o, "shell_diameter_nm", p->shell_diameter_nm);
+  json_object_set_double_member (o, "shell_coverage", p->shell_coverage);
+  json_object_set_boolean_member (o, "membrane", p->membrane);
+  json_object_set_double_member (o, "membrane_thickness_nm", p->membrane_thickness_nm);
+  json_object_set_boolean_member (o, "scenario", p->scenario);
+  json_object_set_double_member (o, "tilt_min_deg", p->tilt_min_deg);
+  json_object_set_double_member (o, "tilt_max_deg", p->tilt_max_deg);
+  json_object_set_double_member (o, "tilt_step_deg", p->tilt_step_deg);
+  json_object_set_double_member (o, "angle_error_sd_deg", p->angle_error_sd_deg);
+  json_object_set_double_member (o, "axis_angle_deg", p->axis_angle_deg);
+  json_object_set_double_member (o, "axis_shift_px", p->axis_shift_px);
+  json_object_set_double_member (o, "probe_sigma_nm", p->probe_sigma_nm);
+  json_object_set_double_member (o, "dose_e_nm2", p->dose_e_nm2);
+  json_object_set_boolean_member (o, "shot_noise", p->shot_noise);
+  json_object_set_double_member (o, "scatter_per_nm", p->scatter_per_nm);
+  json_object_set_double_member (o, "detector_gain", p->detector_gain);
+  json_object_set_double_member (o, "detector_offset", p->detector_offset);
+  json_object_set_string_member (o, "scan_noise", kiln_noise_kind_to_string (p->scan_noise));
+  json_object_set_double_member (o, "scan_noise_variance", p->scan_noise_variance);
+  json_object_set_double_member (o, "drift_sigma_px", p->drift_sigma_px);
+  json_object_set_int_member (o, "supersample", p->supersample);
+  json_object_set_boolean_member (o, "truth_volumes", p->make_volume);
+  json_object_set_int_member (o, "reference_frames", p->reference_frames);
+  return o;
+}
+
+static gboolean
+save_json (JsonObject  *o,
+           const char  *path,
+           GError     **error)
+{
+  g_autoptr (JsonNode) n = json_node_new (JSON_NODE_OBJECT);
+  json_node_set_object (n, o);
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_pretty (gen, TRUE);
+  json_generator_set_root (gen, n);
+  g_autofree char *text = json_generator_to_data (gen, NULL);
+  g_autofree char *t2 = g_strconcat (text, "\n", NULL);
+  g_autoptr (GError) local = NULL;
+  if (!g_file_set_contents (path, t2, -1, &local))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot save: %s", path,
+                   local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+write_time_point (const KilnSimTimePoint *s,
+                  const char             *dir,
+                  GError                **error)
+{
+  const KilnSimParams *p = &s->params;
+  g_autofree char *truth = g_build_filename (dir, "truth", NULL);
+  if (!make_dir (truth, error))
+    return FALSE;
+  g_autofree char *f_tilts = g_build_filename (dir, "tilts.mrc", NULL);
+  g_autofree char *f_tlt = g_build_filename (dir, "angles.tlt", NULL);
+  g_autofree char *label = g_strdup_printf ("Kiln simulation PT %g s, %g C, seed %" G_GUINT64_FORMAT,
+                                            s->time_s, s->temperature_c, p->seed);
+  if (!kiln_mrc_save_stack (s->tilts, f_tilts, label, error)
+      || !kiln_tlt_save (f_tlt, s->tilts->angles_deg, s->n_tilts, error))
+    return FALSE;
+  if (s->volume)
+    {
+      g_autofree char *f_vol = g_build_filename (truth, "volume.mrc", NULL);
+      g_autofree char *f_lab = g_build_filename (truth, "labels.mrc", NULL);
+      if (!kiln_mrc_save_volume (s->volume, f_vol, "Kiln simulation truth volume", error)
+          || !kiln_mrc_save_labels (s->labels, f_lab, "Kiln simulation truth labels", error))
+        return FALSE;
+    }
+  g_autofree char *f_xf = g_build_filename (truth, "drift.xf", NULL);
+  if (!kiln_xf_save (f_xf, s->drift, s->n_tilts, error))
+    return FALSE;
+
+  const char *pcols[] = { "time_point", "pt_time_s", "label", "x_nm", "y_nm", "z_nm",
+                          "radius_nm", "volume_nm3", "semi_x_nm", "semi_y_nm", "semi_z_nm",
+                          "h_over_w", "voxels", NULL };
+  g_autoptr (KilnCsv) pc = kiln_csv_new (pcols);
+  for (guint i = 0; i < s->n_particles; i++)
+    {
+      const KilnParticleTruth *t = &s->particles[i];
+      double row[] = { s->time_point + 1, s->time_s, t->label, t->centre_nm[0], t->centre_nm[1],
+                       t->centre_nm[2], t->radius_nm, t->volume_nm3, t->semi_nm[0], t->semi_nm[1],
+                       t->semi_nm[2], t->h_over_w, s->volume ? (double) t->voxels : NAN };
+      kiln_csv_add_row (pc, row);
+    }
+  g_autofree char *f_pc = g_build_filename (truth, "particles.csv", NULL);
+  if (!kiln_csv_save (pc, f_pc, error))
+    return FALSE;
+
+  const char *qcols[] = { "time_point", "pt_time_s", "a", "b", "r_n_nm", "d_xy_nm", "d_z_nm",
+                          "d_nm", "r_p_nm", "h_over_w", "neck_radius_3d_nm", "distance_3d_nm",
+                          "radius_3d_nm", "centre_distance_nm", NULL };
+  g_autoptr (KilnCsv) qc = kiln_csv_new (qcols);
+  for (guint i = 0; i < s->n_pairs; i++)
+    {
+      const KilnPairTruth *q = &s->pairs[i];
+      double row[] = { s->time_point + 1, s->time_s, q->a, q->b, q->r_n_nm, q->d_xy_nm, q->d_z_nm,
+                       q->d_nm, q->r_p_nm, q->h_over_w, q->neck_radius_3d_nm, q->distance_3d_nm,
+                       q->radius_3d_nm, q->centre_distance_nm };
+      kiln_csv_add_row (qc, row);
+    }
+  g_autofree char *f_qc = g_build_filename (truth, "pairs.csv", NULL);
+  if (!kiln_csv_save (qc, f_qc, error))
+    return FALSE;
+
+  g_autoptr (JsonObject) ax = json_object_new ();
+  json_object_set_double_member (ax, "axis_angle_deg", s->axis_angle_deg);
+  json_object_set_double_member (ax, "axis_shift_px", s->axis_shift_px);
+  json_object_set_double_member (ax, "pixel_size_nm", p->pixel_size_nm);
+  json_object_set_double_member (ax, "pt_time_s", s->time_s);
+  json_object_set_double_member (ax, "temperature_C", s->temperature_c);
+  JsonArray *nom = json_array_new (), *tru = json_array_new ();
+  for (guint k = 0; k < s->n_tilts; k++)
+    {
+      json_array_add_double_element (nom, s->tilts->angles_deg[k]);
+      json_array_add_double_element (tru, s->true_angles_deg[k]);
+    }
+  json_object_set_array_member (ax, "nominal_angles_deg", nom);
+  json_object_set_array_member (ax, "true_angles_deg", tru);
+  json_object_set_string_member (ax, "drift_xf", "drift.xf");
+  json_object_set_string_member (ax, "drift_semantics",
+                                 "IMOD .xf applied to the noise-free image of each tilt: the "
+                                 "content moved by (dx, dy) px; apply the inverse to align");
+  json_object_set_double_member (ax, "electrons_per_px", s->electrons_per_px);
+  json_object_set_double_member (ax, "counts_per_unit", s->counts_per_unit);
+  json_object_set_double_member (ax, "detector_offset", p->detector_offset);
+  json_object_set_double_member (ax, "detector_gain", p->detector_gain);
+  json_object_set_double_member (ax, "volume_weight_core", s->phantom->weight[KILN_MATERIAL_CORE]);
+  json_object_set_double_member (ax, "volume_weight_shell", s->phantom->weight[KILN_MATERIAL_SHELL]);
+  json_object_set_double_member (ax, "volume_weight_membrane",
+                                 s->phantom->weight[KILN_MATERIAL_MEMBRANE]);
+  g_autofree char *f_ax = g_build_filename (truth, "axis.json", NULL);
+  return save_json (ax, f_ax, error);
+}
+
+gboolean
+kiln_sim_write_experiment (const KilnSimParams *params,
+                           const char          *outdir,
+                           GCancellable        *cancellable,
+                           KilnProgressFunc     progress,
+                           gpointer             progress_data,
+                           GError             **error)
+{
+  if (!kiln_sim_params_validate (params, error))
+    return FALSE;
+  if (g_file_test (outdir, G_FILE_TEST_EXISTS))
+    {
+      GDir *d = g_file_test (outdir, G_FILE_TEST_IS_DIR) ? g_dir_open (outdir, 0, NULL) : NULL;
+      gboolean empty = d != NULL && g_dir_read_name (d) == NULL;
+      if (d)
+        g_dir_close (d);
+      if (!empty)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                       "%s: exists and is not an empty folder; choose a new output folder",
+                       outdir);
+          return FALSE;
+        }
+    }
+  /* check the layout once before writing anything */
+  {
+    g_autoptr (KilnPhantom) ph = kiln_sim_phantom (params, 0, error);
+    if (ph == NULL)
+      return FALSE;
+  }
+  g_autofree char *parent = g_path_get_dirname (outdir);
+  g_autofree char *base = g_path_get_basename (outdir);
+  if (!make_dir (parent, error))
+    return FALSE;
+  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.partial-XXXXXX", parent, base);
+  if (g_mkdtemp (tmpl) == NULL)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot create a folder "
+                   "next to it: %s", outdir, g_strerror (e));
+      return FALSE;
+    }
+  KilnProgress prog;
+  kiln_progress_init (&prog, progress, progress_data);
+  g_autoptr (KilnExperiment) exp = kiln_experiment_new ();
+  exp->title = g_strdup_printf ("Simulated sintering experiment (seed %" G_GUINT64_FORMAT ")",
+                                params->seed);
+  exp->pixel_size_nm = params->pixel_size_nm;
+  exp->simulation = params_to_json (params);
+  gboolean ok = TRUE;
+  guint ntp = params->n_time_points;
+  for (guint tp = 0; tp < ntp && ok; tp++)
+    {
+      KilnProgress sub = kiln_progress_sub (&prog, (double) tp / (ntp + 1), (double) (tp + 1) / (ntp + 1));
+      g_autoptr (KilnSimTimePoint) s = kiln_sim_time_point_new (params, tp, cancellable,
+                                                                sub_progress, &sub, error);
+      if (s == NULL)
+        {
+          ok = FALSE;
+          break;
+        }
+      g_autofree char *name = g_strdup_printf ("tp%02u", tp + 1);
+      g_autofree char *dir = g_build_filename (tmpl, name, NULL);
+      if (!make_dir (dir, error) || !write_time_point (s, dir, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      g_autofree char *r_tilts = g_strdup_printf ("%s/tilts.mrc", name);
+      g_autofree char *r_tlt = g_strdup_printf ("%s/angles.tlt", name);
+      g_autofree char *r_truth = g_strdup_printf ("%s/truth", name);
+      kiln_experiment_add_time_point (exp, name, s->time_s, s->temperature_c, r_tilts, r_tlt,
+                                      r_truth);
+    }
+  if (ok)
+    {
+      kiln_progress_report (&prog, (double) ntp / (ntp + 1), "Reference frames");
+      g_autofree float *raw = NULL;
+      g_autofree float *avg = NULL;
+      g_autofree char *rdir = g_build_filename (tmpl, "reference", NULL);
+      g_autofree char *f_raw = g_build_filename (rdir, "raw.tif", NULL);
+      g_autofree char *avg_name = g_strdup_printf ("average%u.tif", params->reference_frames);
+      g_autofree char *f_avg = g_build_filename (rdir, avg_name, NULL);
+      ok = kiln_sim_reference_pair (params, &raw, &avg, cancellable, error)
+           && make_dir (rdir, error)
+           && kiln_tiff_save_image (raw, params->size_px, params->size_px, params->pixel_size_nm,
+                                    f_raw, error)
+           && kiln_tiff_save_image (avg, params->size_px, params->size_px, params->pixel_size_nm,
+                                    f_avg, error);
+      exp->reference_raw = g_strdup ("reference/raw.tif");
+      exp->reference_average = g_strdup_printf ("reference/%s", avg_name);
+    }
+  if (ok)
+    ok = kiln_experiment_save (exp, tmpl, error);
+  if (ok)
+    {
+      if (g_file_test (outdir, G_FILE_TEST_IS_DIR))
+        g_rmdir (outdir);   /* empty, checked above */
+      if (g_rename (tmpl, outdir) != 0)
+        {
+          int e = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot move the "
+                       "finished experiment into place: %s", outdir, g_strerror (e));
+          ok = FALSE;
+        }
+    }
+  if (!ok)
+    remove_tree (tmpl);
+  else
+    kiln_progress_report (&prog, 1.0, NULL);
+  return ok;
 }

@@ -518,6 +518,20 @@ pixel_size_nm (TIFF *tif)
   return 0.0;
 }
 
+/* FALSE if any value is NaN or ±Inf (exponent bits all set). Vectorisable. */
+static gboolean
+all_finite (const float *data,
+            gsize        n)
+{
+  const guint32 *u = (const guint32 *) data;
+  guint32 bad = 0;
+
+#pragma omp simd reduction(|:bad)
+  for (gsize i = 0; i < n; i++)
+    bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+  return bad == 0;
+}
+
 static gboolean
 is_reduced (TIFF *tif)
 {
@@ -534,7 +548,7 @@ kiln_tiff_load_stack (const char    *path,
   g_autoptr(KilnImageStack) stack = NULL;
   TiffErrors errs = { NULL };
   guint64 file_size;
-  gboolean any_float = FALSE;
+  gboolean any_bad = FALSE;
   guint n = 0, k;
   PageInfo first;
   TIFF *tif;
@@ -542,7 +556,7 @@ kiln_tiff_load_stack (const char    *path,
   g_return_val_if_fail (path != NULL, NULL);
   if (!check_header (path, &file_size, error))
     return NULL;
-  tif = tiff_open (path, "r", &errs);
+  tif = tiff_open (path, "rm", &errs);
   if (tif == NULL)
     {
       set_tiff_error (error, KILN_ERROR_FORMAT, path, &errs, "cannot read the TIFF file");
@@ -605,7 +619,11 @@ kiln_tiff_load_stack (const char    *path,
       if (!read_page (tif, &errs, path, k, &pi, file_size, kiln_image_stack_tilt (stack, k),
                       error))
         goto fail;
-      any_float |= pi.is_float;
+      /* pages just read are still in the cache: a cheap check now, the full one (which
+       * names the pixel) only if needed */
+      if (pi.is_float && !all_finite (kiln_image_stack_tilt (stack, k),
+                                      (gsize) pi.width * pi.height))
+        any_bad = TRUE;
       k++;
     }
   while (k < n && TIFFReadDirectory (tif));
@@ -617,7 +635,7 @@ kiln_tiff_load_stack (const char    *path,
   TIFFClose (tif);
   g_free (errs.message);
 
-  if (any_float && !kiln_image_stack_check_finite (stack, path, error))
+  if (any_bad && !kiln_image_stack_check_finite (stack, path, error))
     return NULL;
   return g_steal_pointer (&stack);
 
@@ -655,7 +673,7 @@ kiln_tiff_load_series (const char * const  *paths,
 
       if (kiln_check_cancelled (cancellable, error) || !check_header (path, &file_size, error))
         return NULL;
-      tif = tiff_open (path, "r", &errs);
+      tif = tiff_open (path, "rm", &errs);
       if (tif == NULL)
         {
           set_tiff_error (error, KILN_ERROR_FORMAT, path, &errs, "cannot read the TIFF file");

@@ -1,0 +1,19 @@
+/* fuzz-dm.c — Gatan DM3/DM4 loader
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "fuzz-common.h"
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data,
+                        size_t         size)
+{
+  const char *path = fuzz_write_input (data, size, ".dm3");
+  GError *error = NULL;
+
+  fuzz_check_stack (kiln_dm_load_stack (path, NULL, &error));
+  g_clear_error (&error);
+  return 0;
+}
