@@ -13,6 +13,7 @@ struct _KilnApplication
 {
   GtkApplication parent_instance;
   gboolean       demo;
+  char          *step;
 };
 
 G_DEFINE_FINAL_TYPE (KilnApplication, kiln_application, GTK_TYPE_APPLICATION)
@@ -21,6 +22,9 @@ static const GOptionEntry option_entries[] = {
   { "demo", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL,
     N_("Open the built-in simulated sintering experiment"), NULL },
   { "version", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, NULL, N_("Print the version and quit"), NULL },
+  { "step", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_STRING, NULL,
+    N_("Show this step once the document is open (experiment, denoise, align, tilt-axis, reconstruct, segment, analyze)"),
+    N_("STEP") },
   { NULL }
 };
 
@@ -30,7 +34,11 @@ get_window (KilnApplication *self)
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
 
   if (window == NULL)
-    window = GTK_WINDOW (kiln_window_new (self));
+    {
+      window = GTK_WINDOW (kiln_window_new (self));
+      if (self->step != NULL)
+        kiln_window_set_initial_step (KILN_WINDOW (window), self->step);
+    }
   return KILN_WINDOW (window);
 }
 
@@ -70,6 +78,7 @@ kiln_application_handle_local_options (GApplication *app,
       return 0;
     }
   self->demo = g_variant_dict_contains (options, "demo");
+  g_variant_dict_lookup (options, "step", "s", &self->step);
   return -1;
 }
 
@@ -119,9 +128,18 @@ kiln_application_startup (GApplication *app)
 }
 
 static void
+kiln_application_finalize (GObject *object)
+{
+  g_free (KILN_APPLICATION (object)->step);
+  G_OBJECT_CLASS (kiln_application_parent_class)->finalize (object);
+}
+
+static void
 kiln_application_class_init (KilnApplicationClass *klass)
 {
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  G_OBJECT_CLASS (klass)->finalize = kiln_application_finalize;
 
   app_class->activate = kiln_application_activate;
   app_class->open = kiln_application_open;

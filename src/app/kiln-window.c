@@ -1,4 +1,4 @@
-/* kiln-window.c — the main window
+/* kiln-window.c — the main window: welcome view, steps sidebar, panels, progress area
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -6,32 +6,222 @@
 
 #include <glib/gi18n.h>
 
+#include "kiln-analyze-panel.h"
+#include "kiln-document.h"
+#include "kiln-experiment-panel.h"
 #include "kiln-window.h"
+
+/* Progress reported from a worker thread, handed to the main thread through one coalesced idle
+ * (sysprof's document-loader pattern). */
+typedef struct
+{
+  GMutex      lock;
+  double      fraction;
+  char       *message;
+  guint       idle_id;
+  GWeakRef    window;
+} ProgressRelay;
 
 struct _KilnWindow
 {
   GtkApplicationWindow  parent_instance;
 
   GSettings            *settings;
+  KilnDocument         *document;
+  GCancellable         *cancellable;
+  ProgressRelay        *relay;
+  char                 *initial_step;
 
   /* template children */
   GtkStack             *stack;
   GtkLabel             *title_label;
   GtkLabel             *subtitle_label;
+  GtkListBox           *steps_list;
+  GtkStack             *panel_stack;
+  KilnExperimentPanel  *experiment_panel;
+  KilnAnalyzePanel     *analyze_panel;
+  GtkDropDown          *time_point_dropdown;
+  GtkRevealer          *status_revealer;
   GtkLabel             *status_label;
+  GtkProgressBar       *progress_bar;
+  GtkButton            *cancel_button;
+  GtkLabel             *error_label;
+  GtkRevealer          *error_revealer;
 };
 
 G_DEFINE_FINAL_TYPE (KilnWindow, kiln_window, GTK_TYPE_APPLICATION_WINDOW)
 
-static void
-set_document (KilnWindow *self,
-              const char *subtitle,
-              const char *status)
+static gboolean
+relay_idle (gpointer data)
 {
-  gtk_label_set_label (self->subtitle_label, subtitle);
-  gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), subtitle != NULL);
-  gtk_label_set_label (self->status_label, status);
+  ProgressRelay *relay = data;
+  g_autoptr(KilnWindow) self = g_weak_ref_get (&relay->window);
+  g_autofree char *message = NULL;
+  double fraction;
+
+  g_mutex_lock (&relay->lock);
+  relay->idle_id = 0;
+  fraction = relay->fraction;
+  message = g_steal_pointer (&relay->message);
+  g_mutex_unlock (&relay->lock);
+
+  if (self != NULL)
+    {
+      gtk_progress_bar_set_fraction (self->progress_bar, fraction);
+      if (message != NULL)
+        gtk_label_set_label (self->status_label, message);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+relay_progress (double      fraction,
+                const char *message,
+                gpointer    data)
+{
+  ProgressRelay *relay = data;
+
+  g_mutex_lock (&relay->lock);
+  relay->fraction = fraction;
+  if (message != NULL)
+    {
+      g_free (relay->message);
+      relay->message = g_strdup (message);
+    }
+  if (relay->idle_id == 0)
+    relay->idle_id = g_idle_add (relay_idle, relay);
+  g_mutex_unlock (&relay->lock);
+}
+
+static void
+begin_task (KilnWindow *self,
+            const char *what)
+{
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  gtk_label_set_label (self->status_label, what);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
+  gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
+  gtk_revealer_set_reveal_child (self->status_revealer, TRUE);
+}
+
+static void
+end_task (KilnWindow   *self,
+          const GError *error)
+{
+  gtk_revealer_set_reveal_child (self->status_revealer, FALSE);
+  if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      gtk_label_set_label (self->error_label, error->message);
+      gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
+    }
+}
+
+static void
+set_step_sensitive (KilnWindow *self,
+                    const char *name,
+                    gboolean    sensitive)
+{
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->steps_list));
+       row != NULL; row = gtk_widget_get_next_sibling (row))
+    if (g_strcmp0 (gtk_widget_get_name (row), name) == 0)
+      gtk_widget_set_sensitive (row, sensitive);
+}
+
+static void
+show_document (KilnWindow *self)
+{
+  g_autoptr(GtkStringList) items = gtk_string_list_new (NULL);
+  guint n = kiln_document_get_n_time_points (self->document);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *label = kiln_document_dup_time_point_label (self->document, i);
+      gtk_string_list_append (items, label);
+    }
+  gtk_drop_down_set_model (self->time_point_dropdown, G_LIST_MODEL (items));
+  gtk_widget_set_visible (GTK_WIDGET (self->time_point_dropdown), n > 0);
+  gtk_label_set_label (self->subtitle_label, kiln_document_get_title (self->document));
+  gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), TRUE);
+  kiln_experiment_panel_set_stack (self->experiment_panel, kiln_document_get_stack (self->document, 0));
+  kiln_analyze_panel_set_document (self->analyze_panel, self->document);
+  set_step_sensitive (self, "analyze", kiln_document_has_volume (self->document, 0));
   gtk_stack_set_visible_child_name (self->stack, "document");
+  gtk_list_box_select_row (self->steps_list, gtk_list_box_get_row_at_index (self->steps_list, 0));
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->steps_list));
+       row != NULL && self->initial_step != NULL; row = gtk_widget_get_next_sibling (row))
+    if (g_strcmp0 (gtk_widget_get_name (row), self->initial_step) == 0 && gtk_widget_get_sensitive (row))
+      gtk_list_box_select_row (self->steps_list, GTK_LIST_BOX_ROW (row));
+}
+
+static void
+on_time_point_loaded (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(KilnWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnImageStack) stack = kiln_document_load_time_point_finish (KILN_DOCUMENT (source),
+                                                                         result, &error);
+
+  end_task (self, error);
+  if (stack != NULL &&
+      kiln_document_get_stack (self->document, gtk_drop_down_get_selected (self->time_point_dropdown)) == stack)
+    kiln_experiment_panel_set_stack (self->experiment_panel, stack);
+}
+
+static void
+on_time_point_selected (GtkDropDown *dropdown,
+                        GParamSpec  *pspec,
+                        KilnWindow  *self)
+{
+  guint i = gtk_drop_down_get_selected (dropdown);
+  KilnImageStack *stack;
+
+  if (i == GTK_INVALID_LIST_POSITION || i >= kiln_document_get_n_time_points (self->document))
+    return;
+  kiln_analyze_panel_set_time_point (self->analyze_panel, i);
+  stack = kiln_document_get_stack (self->document, i);
+  if (stack != NULL)
+    {
+      kiln_experiment_panel_set_stack (self->experiment_panel, stack);
+      return;
+    }
+  begin_task (self, _("Reading the tilt series…"));
+  kiln_document_load_time_point_async (self->document, i, self->cancellable,
+                                       on_time_point_loaded, g_object_ref (self));
+}
+
+static void
+on_step_selected (GtkListBox    *list,
+                  GtkListBoxRow *row,
+                  KilnWindow    *self)
+{
+  const char *name;
+
+  if (row == NULL)
+    return;
+  name = gtk_widget_get_name (GTK_WIDGET (row));
+  if (gtk_stack_get_child_by_name (self->panel_stack, name) != NULL)
+    gtk_stack_set_visible_child_name (self->panel_stack, name);
+}
+
+static void
+on_stack_loaded (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(KilnWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!kiln_document_open_finish (KILN_DOCUMENT (source), result, &error))
+    {
+      end_task (self, error);
+      return;
+    }
+  end_task (self, NULL);
+  show_document (self);
 }
 
 void
@@ -39,6 +229,7 @@ kiln_window_open_file (KilnWindow *self,
                        GFile      *file)
 {
   g_autofree char *name = NULL;
+  g_autofree char *what = NULL;
   g_autoptr(GFile) parent = NULL;
 
   g_return_if_fail (KILN_IS_WINDOW (self));
@@ -52,14 +243,42 @@ kiln_window_open_file (KilnWindow *self,
       if (folder != NULL)
         g_settings_set_string (self->settings, "last-folder", folder);
     }
-  set_document (self, name, name);
+  what = g_strdup_printf (_("Opening %s…"), name);
+  begin_task (self, what);
+  kiln_document_open_async (self->document, file, self->cancellable,
+                            relay_progress, self->relay,
+                            on_stack_loaded, g_object_ref (self));
+}
+
+static void
+on_demo_ready (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(KilnWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = kiln_document_make_demo_finish (result, &error);
+  g_autoptr(GFile) file = NULL;
+
+  if (dir == NULL)
+    {
+      end_task (self, error);
+      return;
+    }
+  file = g_file_new_for_path (dir);
+  kiln_window_open_file (self, file);
 }
 
 void
 kiln_window_open_demo (KilnWindow *self)
 {
+  g_autofree char *dir = NULL;
+
   g_return_if_fail (KILN_IS_WINDOW (self));
-  set_document (self, _("Demo experiment"), _("Simulated sintering experiment (teaching preset)"));
+  dir = g_build_filename (g_get_user_cache_dir (), "kiln", "demo-teaching", NULL);
+  begin_task (self, _("Simulating the demo experiment…"));
+  kiln_document_make_demo_async (dir, self->cancellable, relay_progress, self->relay,
+                                 on_demo_ready, g_object_ref (self));
 }
 
 static void
@@ -87,17 +306,13 @@ open_action (GtkWidget  *widget,
   GtkFileChooserNative *dialog;
   g_autofree char *last = g_settings_get_string (self->settings, "last-folder");
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  const char *suffixes[] = { "tif", "tiff", "mrc", "st", "ali", "rec", "dm3", "dm4" };
 
   dialog = gtk_file_chooser_native_new (_("Import Tilt Series"), GTK_WINDOW (self),
                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
   gtk_file_filter_set_name (filter, _("Tilt series (TIFF, MRC, DM3, DM4)"));
-  gtk_file_filter_add_suffix (filter, "tif");
-  gtk_file_filter_add_suffix (filter, "tiff");
-  gtk_file_filter_add_suffix (filter, "mrc");
-  gtk_file_filter_add_suffix (filter, "st");
-  gtk_file_filter_add_suffix (filter, "ali");
-  gtk_file_filter_add_suffix (filter, "dm3");
-  gtk_file_filter_add_suffix (filter, "dm4");
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    gtk_file_filter_add_suffix (filter, suffixes[i]);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
   if (last != NULL && *last != '\0')
     {
@@ -117,11 +332,68 @@ demo_action (GtkWidget  *widget,
 }
 
 static void
+cancel_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+}
+
+static void
+dismiss_error_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *param)
+{
+  gtk_revealer_set_reveal_child (KILN_WINDOW (widget)->error_revealer, FALSE);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         KilnWindow    *self)
+{
+  GSList *files;
+
+  if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    return FALSE;
+  files = g_value_get_boxed (value);
+  if (files == NULL)
+    return FALSE;
+  kiln_window_open_file (self, G_FILE (files->data));
+  return TRUE;
+}
+
+static void
+kiln_window_dispose (GObject *object)
+{
+  KilnWindow *self = KILN_WINDOW (object);
+
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  G_OBJECT_CLASS (kiln_window_parent_class)->dispose (object);
+}
+
+static void
 kiln_window_finalize (GObject *object)
 {
   KilnWindow *self = KILN_WINDOW (object);
 
   g_clear_object (&self->settings);
+  g_clear_object (&self->document);
+  g_free (self->initial_step);
+  g_clear_object (&self->cancellable);
+  g_mutex_lock (&self->relay->lock);
+  g_clear_handle_id (&self->relay->idle_id, g_source_remove);
+  g_mutex_unlock (&self->relay->lock);
+  g_weak_ref_clear (&self->relay->window);
+  g_mutex_clear (&self->relay->lock);
+  g_free (self->relay->message);
+  g_free (self->relay);
   G_OBJECT_CLASS (kiln_window_parent_class)->finalize (object);
 }
 
@@ -131,28 +403,57 @@ kiln_window_class_init (KilnWindowClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
+  object_class->dispose = kiln_window_dispose;
   object_class->finalize = kiln_window_finalize;
 
+  g_type_ensure (KILN_TYPE_EXPERIMENT_PANEL);
+  g_type_ensure (KILN_TYPE_ANALYZE_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/kiln_tomo/Kiln/kiln-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, title_label);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, subtitle_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, steps_list);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, panel_stack);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, experiment_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, analyze_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, time_point_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, status_revealer);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, error_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, error_revealer);
+  gtk_widget_class_bind_template_callback (widget_class, on_step_selected);
+  gtk_widget_class_bind_template_callback (widget_class, on_time_point_selected);
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, demo_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "win.dismiss-error", NULL, dismiss_error_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
 }
 
 static void
 kiln_window_init (KilnWindow *self)
 {
+  GtkDropTarget *drop;
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->document = kiln_document_new ();
+  self->relay = g_new0 (ProgressRelay, 1);
+  g_mutex_init (&self->relay->lock);
+  g_weak_ref_init (&self->relay->window, self);
 
   self->settings = g_settings_new (APP_ID);
   g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+
+  drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
   if (DEVELOPMENT_BUILD)
     gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
@@ -162,4 +463,43 @@ KilnWindow *
 kiln_window_new (KilnApplication *application)
 {
   return g_object_new (KILN_TYPE_WINDOW, "application", application, NULL);
+}
+
+KilnDocument *
+kiln_window_get_document (KilnWindow *self)
+{
+  g_return_val_if_fail (KILN_IS_WINDOW (self), NULL);
+  return self->document;
+}
+
+GCancellable *
+kiln_window_begin_task (KilnWindow       *self,
+                        const char       *what,
+                        KilnProgressFunc *progress,
+                        gpointer         *progress_data)
+{
+  g_return_val_if_fail (KILN_IS_WINDOW (self), NULL);
+  begin_task (self, what);
+  if (progress != NULL)
+    *progress = relay_progress;
+  if (progress_data != NULL)
+    *progress_data = self->relay;
+  return self->cancellable;
+}
+
+void
+kiln_window_end_task (KilnWindow   *self,
+                      const GError *error)
+{
+  g_return_if_fail (KILN_IS_WINDOW (self));
+  end_task (self, error);
+}
+
+void
+kiln_window_set_initial_step (KilnWindow *self,
+                              const char *step)
+{
+  g_return_if_fail (KILN_IS_WINDOW (self));
+  g_free (self->initial_step);
+  self->initial_step = g_strdup (step);
 }

@@ -7,6 +7,7 @@
 #include <gtk/gtk.h>
 
 #include "kiln-application.h"
+#include "kiln-document.h"
 
 G_BEGIN_DECLS
 
@@ -18,5 +19,21 @@ KilnWindow *kiln_window_new        (KilnApplication *application);
 void        kiln_window_open_file  (KilnWindow      *self,
                                     GFile           *file);
 void        kiln_window_open_demo  (KilnWindow      *self);
+KilnDocument *kiln_window_get_document (KilnWindow  *self);
+/* The step shown when a document has been opened (default "experiment"). */
+void        kiln_window_set_initial_step (KilnWindow *self,
+                                          const char *step);
+
+/* Long work started by a panel: shows @what with a progress bar and a Cancel button (Esc) in
+ * the window's status area, cancelling any task still running. Returns the cancellable to
+ * pass to the worker, and in @progress/@progress_data a thread-safe progress callback (it may
+ * be called from the worker thread). Call kiln_window_end_task() on the main thread when the
+ * work ends; a non-cancel @error is shown in the window's error bar. */
+GCancellable *kiln_window_begin_task (KilnWindow       *self,
+                                      const char       *what,
+                                      KilnProgressFunc *progress,
+                                      gpointer         *progress_data);
+void          kiln_window_end_task   (KilnWindow       *self,
+                                      const GError     *error);
 
 G_END_DECLS

@@ -1,0 +1,759 @@
+/* kiln-analyze-panel.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+
+#include "kiln-analyze-panel.h"
+#include "kiln-plot.h"
+#include "kiln-volume-view.h"
+
+typedef struct
+{
+  KilnPairMeasure m;
+  double          centre_a[3];   /* nm */
+  double          centre_b[3];
+  double          neck[3];
+  gboolean        measured;
+} PairAt;
+
+typedef struct
+{
+  char    *name;
+  guint32  a;
+  guint32  b;
+  PairAt  *at;                   /* one per time point */
+} Pair;
+
+struct _KilnAnalyzePanel
+{
+  GtkWidget        parent_instance;
+
+  KilnDocument    *document;
+  GCancellable    *cancellable;
+  GPtrArray       *pairs;
+  guint            n_tp;
+  guint            tp;
+  guint32          picked;       /* first particle of a pair being formed */
+  guint            pending;      /* measurement workers running */
+  guint            play_id;
+
+  /* template children */
+  GtkWidget       *paned;
+  KilnVolumeView  *view;
+  GtkLabel        *readout_label;
+  GtkLabel        *hint_label;
+  GtkAdjustment   *time_adjustment;
+  GtkLabel        *time_label;
+  GtkToggleButton *play_button;
+  GtkDropDown     *mode_dropdown;
+  GtkAdjustment   *threshold_adjustment;
+  GtkCheckButton  *hide_check;
+  GtkListBox      *pairs_list;
+  KilnPlot        *plot_rn;
+  KilnPlot        *plot_d;
+  KilnPlot        *plot_model;
+};
+
+G_DEFINE_FINAL_TYPE (KilnAnalyzePanel, kiln_analyze_panel, GTK_TYPE_WIDGET)
+
+static void
+pair_free (gpointer data)
+{
+  Pair *p = data;
+
+  g_free (p->name);
+  g_free (p->at);
+  g_free (p);
+}
+
+/* ---------------------------------------------------------------- measuring (worker) */
+
+typedef struct
+{
+  guint     pair;
+  guint32   a;
+  guint32   b;
+  guint     n_tp;
+  char    **labels_paths;        /* n_tp, NULL entries allowed */
+  PairAt   *at;                  /* result */
+} MeasureJob;
+
+static void
+measure_job_free (MeasureJob *job)
+{
+  for (guint i = 0; i < job->n_tp; i++)
+    g_free (job->labels_paths[i]);
+  g_free (job->labels_paths);
+  g_free (job->at);
+  g_free (job);
+}
+
+/* Centroid (nm) of the faces shared by labels a and b. */
+static gboolean
+contact_centre (const KilnLabelVolume *l,
+                guint32                a,
+                guint32                b,
+                double                 vs,
+                double                 out[3])
+{
+  double sum[3] = { 0, 0, 0 };
+  guint64 n = 0;
+
+  for (guint z = 0; z < l->nz; z++)
+    for (guint y = 0; y < l->ny; y++)
+      for (guint x = 0; x < l->nx; x++)
+        {
+          guint32 v = KILN_VOXEL (l, x, y, z), w;
+          if (v != a && v != b)
+            continue;
+          if (x + 1 < l->nx && ((w = KILN_VOXEL (l, x + 1, y, z)) == a || w == b) && w != v)
+            { sum[0] += x + 1; sum[1] += y + 0.5; sum[2] += z + 0.5; n++; }
+          if (y + 1 < l->ny && ((w = KILN_VOXEL (l, x, y + 1, z)) == a || w == b) && w != v)
+            { sum[0] += x + 0.5; sum[1] += y + 1; sum[2] += z + 0.5; n++; }
+          if (z + 1 < l->nz && ((w = KILN_VOXEL (l, x, y, z + 1)) == a || w == b) && w != v)
+            { sum[0] += x + 0.5; sum[1] += y + 0.5; sum[2] += z + 1; n++; }
+        }
+  if (n == 0)
+    return FALSE;
+  for (int i = 0; i < 3; i++)
+    out[i] = sum[i] / n * vs;
+  return TRUE;
+}
+
+static void
+measure_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  MeasureJob *job = task_data;
+
+  job->at = g_new0 (PairAt, job->n_tp);
+  for (guint t = 0; t < job->n_tp; t++)
+    {
+      PairAt *at = &job->at[t];
+      g_autoptr(KilnLabelVolume) labels = NULL;
+      g_autoptr(GArray) particles = NULL;
+      g_autoptr(GError) error = NULL;
+      double vs;
+
+      for (int k = 0; k < KILN_MEASURE_N_VALUES; k++)
+        at->m.value[k] = at->m.error[k] = NAN;
+      if (g_cancellable_is_cancelled (cancellable))
+        break;
+      if (job->labels_paths[t] == NULL)
+        continue;
+      labels = kiln_mrc_load_labels (job->labels_paths[t], cancellable, &error);
+      if (labels == NULL)
+        continue;
+      vs = labels->voxel_size_nm > 0 ? labels->voxel_size_nm : 1.0;
+      particles = kiln_label_particles (labels);
+      if (job->a > particles->len || job->b > particles->len ||
+          g_array_index (particles, KilnParticle, job->a - 1).voxels == 0 ||
+          g_array_index (particles, KilnParticle, job->b - 1).voxels == 0)
+        continue;   /* one of the two is absent at this time point */
+      if (!kiln_measure_pair (labels, particles, job->a, job->b, &at->m, &error))
+        continue;
+      kiln_measure_sensitivity_labels (labels, &at->m, cancellable, NULL);
+      for (int i = 0; i < 3; i++)
+        {
+          at->centre_a[i] = (g_array_index (particles, KilnParticle, job->a - 1).centroid[i] + 0.5) * vs;
+          at->centre_b[i] = (g_array_index (particles, KilnParticle, job->b - 1).centroid[i] + 0.5) * vs;
+        }
+      if (!contact_centre (labels, job->a, job->b, vs, at->neck))
+        for (int i = 0; i < 3; i++)
+          at->neck[i] = (at->centre_a[i] + at->centre_b[i]) / 2;
+      at->measured = TRUE;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+/* ---------------------------------------------------------------- display */
+
+static void
+update_readout (KilnAnalyzePanel *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (self->pairs_list);
+  Pair *p;
+  PairAt *at;
+  g_autofree char *text = NULL;
+
+  if (row == NULL || (guint) gtk_list_box_row_get_index (row) >= self->pairs->len)
+    {
+      kiln_volume_view_set_pair_overlay (self->view, FALSE, NULL, NULL, NULL, 0);
+      gtk_label_set_label (self->readout_label,
+                           self->picked ? _("Now click the second particle") : "");
+      return;
+    }
+  p = g_ptr_array_index (self->pairs, gtk_list_box_row_get_index (row));
+  at = &p->at[self->tp];
+  kiln_volume_view_set_selection (self->view, p->a, p->b);
+  if (!at->measured)
+    {
+      kiln_volume_view_set_pair_overlay (self->view, FALSE, NULL, NULL, NULL, 0);
+      text = g_strdup_printf (_("%s (%u–%u): not measured at this time point"), p->name, p->a, p->b);
+      gtk_label_set_label (self->readout_label, text);
+      return;
+    }
+  kiln_volume_view_set_pair_overlay (self->view, TRUE, at->centre_a, at->centre_b, at->neck,
+                                     at->m.value[KILN_MEASURE_NECK_RADIUS_3D]);
+#define V(k) at->m.value[KILN_MEASURE_##k]
+#define E(k) (isfinite (at->m.error[KILN_MEASURE_##k]) ? at->m.error[KILN_MEASURE_##k] : 0.0)
+  text = g_strdup_printf (_("<b>%s</b> (particles %u and %u)\n"
+                            "r<sub>n</sub> %.1f ± %.1f nm   r<sub>p</sub> %.1f ± %.1f nm   H/W %.2f\n"
+                            "d<sub>xy</sub> %.1f nm   d<sub>z</sub> %.1f nm   d %.1f ± %.1f nm\n"
+                            "3D: neck radius %.1f nm, distance %.1f nm, radius %.1f nm"),
+                          p->name, p->a, p->b, V (R_N), E (R_N), V (R_P), E (R_P), V (H_OVER_W),
+                          V (D_XY), V (D_Z), V (D), E (D),
+                          V (NECK_RADIUS_3D), V (DISTANCE_3D), V (RADIUS_3D));
+#undef V
+#undef E
+  gtk_label_set_markup (self->readout_label, text);
+}
+
+static void
+update_plots (KilnAnalyzePanel *self)
+{
+  double r_p_sum = 0;
+  guint r_p_n = 0;
+
+  kiln_plot_clear (self->plot_rn);
+  kiln_plot_clear (self->plot_d);
+  kiln_plot_clear (self->plot_model);
+  for (guint i = 0; i < self->pairs->len; i++)
+    {
+      Pair *p = g_ptr_array_index (self->pairs, i);
+      g_autofree double *t = g_new (double, self->n_tp);
+      g_autofree double *rn = g_new (double, self->n_tp);
+      g_autofree double *rn_e = g_new (double, self->n_tp);
+      g_autofree double *dd = g_new (double, self->n_tp);
+      g_autofree double *dd_e = g_new (double, self->n_tp);
+      g_autofree double *d = g_new (double, self->n_tp);
+      g_autofree double *rna = g_new (double, self->n_tp);
+
+      for (guint k = 0; k < self->n_tp; k++)
+        {
+          PairAt *at = &p->at[k];
+          double r_p = at->m.value[KILN_MEASURE_R_P];
+
+          t[k] = kiln_document_get_time_s (self->document, k);
+          if (!isfinite (t[k]))
+            t[k] = k;
+          rn[k] = rn_e[k] = dd[k] = dd_e[k] = d[k] = rna[k] = NAN;
+          if (!at->measured || !(r_p > 0))
+            continue;
+          rn[k] = at->m.value[KILN_MEASURE_R_N] / r_p;
+          rn_e[k] = at->m.error[KILN_MEASURE_R_N] / r_p;
+          dd[k] = at->m.value[KILN_MEASURE_D] / (2 * r_p);
+          dd_e[k] = at->m.error[KILN_MEASURE_D] / (2 * r_p);
+          d[k] = at->m.value[KILN_MEASURE_D];
+          rna[k] = at->m.value[KILN_MEASURE_R_N];
+          r_p_sum += r_p;
+          r_p_n++;
+        }
+      kiln_plot_add_series (self->plot_rn, p->name, KILN_PLOT_POINTS, p->a, t, rn, rn_e, self->n_tp);
+      kiln_plot_add_series (self->plot_d, p->name, KILN_PLOT_POINTS, p->a, t, dd, dd_e, self->n_tp);
+      kiln_plot_add_series (self->plot_model, p->name, KILN_PLOT_POINTS, p->a, d, rna, NULL, self->n_tp);
+    }
+  if (r_p_n > 0)
+    {
+      double d[64], rn[64];
+      kiln_neck_model_curve (r_p_sum / r_p_n, 64, d, rn);
+      kiln_plot_add_series (self->plot_model, _("cylindrical-neck model"), KILN_PLOT_LINE, 0, d, rn, NULL, 64);
+    }
+  {
+    double t = kiln_document_get_time_s (self->document, self->tp);
+    kiln_plot_set_marker (self->plot_rn, isfinite (t) ? t : self->tp);
+    kiln_plot_set_marker (self->plot_d, isfinite (t) ? t : self->tp);
+  }
+}
+
+static void
+on_measured (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(KilnAnalyzePanel) self = user_data;
+  MeasureJob *job = g_task_get_task_data (G_TASK (result));
+
+  self->pending--;
+  if (!g_task_propagate_boolean (G_TASK (result), NULL) || job->pair >= self->pairs->len)
+    return;
+  {
+    Pair *p = g_ptr_array_index (self->pairs, job->pair);
+    if (p->a == job->a && p->b == job->b)
+      memcpy (p->at, job->at, sizeof (PairAt) * job->n_tp);
+  }
+  update_plots (self);
+  update_readout (self);
+}
+
+static void
+on_name_changed (GtkEditable      *editable,
+                 GParamSpec       *pspec,
+                 KilnAnalyzePanel *self)
+{
+  guint i = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (editable), "pair-index"));
+
+  if (i < self->pairs->len)
+    {
+      Pair *p = g_ptr_array_index (self->pairs, i);
+      g_free (p->name);
+      p->name = g_strdup (gtk_editable_get_text (editable));
+      update_plots (self);
+      update_readout (self);
+    }
+}
+
+guint
+kiln_analyze_panel_add_pair (KilnAnalyzePanel *self,
+                             guint32           a,
+                             guint32           b)
+{
+  g_autoptr(GTask) task = NULL;
+  MeasureJob *job;
+  Pair *p = g_new0 (Pair, 1);
+  GtkWidget *row, *box, *name, *ids;
+  g_autofree char *ids_text = NULL;
+  guint index = self->pairs->len;
+
+  p->name = g_strdup_printf ("P%u", index + 1);
+  p->a = MIN (a, b);
+  p->b = MAX (a, b);
+  p->at = g_new0 (PairAt, MAX (self->n_tp, 1));
+  g_ptr_array_add (self->pairs, p);
+
+  box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
+  name = gtk_editable_label_new (p->name);
+  gtk_widget_set_tooltip_text (name, _("Double-click to rename the pair"));
+  gtk_widget_set_hexpand (name, TRUE);
+  g_object_set_data (G_OBJECT (name), "pair-index", GUINT_TO_POINTER (index));
+  g_signal_connect (name, "notify::text", G_CALLBACK (on_name_changed), self);
+  ids_text = g_strdup_printf (_("particles %u–%u"), p->a, p->b);
+  ids = gtk_label_new (ids_text);
+  gtk_widget_add_css_class (ids, "dim-label");
+  gtk_box_append (GTK_BOX (box), name);
+  gtk_box_append (GTK_BOX (box), ids);
+  row = gtk_list_box_row_new ();
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  gtk_list_box_append (self->pairs_list, row);
+  gtk_list_box_select_row (self->pairs_list, GTK_LIST_BOX_ROW (row));
+
+  job = g_new0 (MeasureJob, 1);
+  job->pair = index;
+  job->a = p->a;
+  job->b = p->b;
+  job->n_tp = self->n_tp;
+  job->labels_paths = g_new0 (char *, MAX (self->n_tp, 1));
+  for (guint t = 0; t < self->n_tp; t++)
+    job->labels_paths[t] = kiln_document_dup_labels_path (self->document, t);
+  task = g_task_new (NULL, self->cancellable, on_measured, g_object_ref (self));
+  g_task_set_task_data (task, job, (GDestroyNotify) measure_job_free);
+  self->pending++;
+  g_task_run_in_thread (task, measure_thread);
+  update_readout (self);
+  return index;
+}
+
+static void
+on_label_picked (KilnVolumeView   *view,
+                 guint             label,
+                 KilnAnalyzePanel *self)
+{
+  if (label == 0)
+    {
+      self->picked = 0;
+      kiln_volume_view_set_selection (view, 0, 0);
+      gtk_list_box_unselect_all (self->pairs_list);
+      update_readout (self);
+      return;
+    }
+  if (self->picked == 0 || self->picked == label)
+    {
+      self->picked = label;
+      gtk_list_box_unselect_all (self->pairs_list);
+      kiln_volume_view_set_selection (view, label, 0);
+      update_readout (self);
+      return;
+    }
+  kiln_analyze_panel_add_pair (self, self->picked, label);
+  self->picked = 0;
+}
+
+static void
+on_volume_loaded (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(KilnAnalyzePanel) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnVolumePair) pair = kiln_document_load_volume_finish (KILN_DOCUMENT (source), result, &error);
+
+  if (pair == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        gtk_label_set_label (self->hint_label, error->message);
+      return;
+    }
+  kiln_volume_view_set_volume (self->view, pair->volume, pair->labels);
+  {
+    KilnStats st;
+    kiln_volume_stats (pair->volume, &st);
+    gtk_adjustment_configure (self->threshold_adjustment,
+                              CLAMP (gtk_adjustment_get_value (self->threshold_adjustment), st.min, st.max),
+                              st.min, st.max, (st.max - st.min) / 100, (st.max - st.min) / 10, 0);
+    kiln_volume_view_set_threshold (self->view, gtk_adjustment_get_value (self->threshold_adjustment));
+  }
+  gtk_label_set_label (self->hint_label, pair->labels
+                       ? _("Click two particles to measure their neck and distance")
+                       : _("This volume has no particle labels yet: segment it first"));
+  update_readout (self);
+}
+
+static void
+show_time_point (KilnAnalyzePanel *self)
+{
+  g_autofree char *label = NULL;
+
+  if (self->document == NULL || self->n_tp == 0)
+    return;
+  label = kiln_document_dup_time_point_label (self->document, self->tp);
+  gtk_label_set_label (self->time_label, label);
+  kiln_document_load_volume_async (self->document, self->tp, self->cancellable,
+                                   on_volume_loaded, g_object_ref (self));
+  update_plots (self);
+  update_readout (self);
+}
+
+static void
+on_time_changed (GtkAdjustment    *adjustment,
+                 KilnAnalyzePanel *self)
+{
+  guint t = (guint) lround (gtk_adjustment_get_value (adjustment));
+
+  if (t == self->tp || t >= self->n_tp)
+    return;
+  self->tp = t;
+  show_time_point (self);
+}
+
+static gboolean
+play_step (gpointer data)
+{
+  KilnAnalyzePanel *self = data;
+  guint next = self->n_tp > 0 ? (self->tp + 1) % self->n_tp : 0;
+
+  gtk_adjustment_set_value (self->time_adjustment, next);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_play_toggled (GtkToggleButton  *button,
+                 KilnAnalyzePanel *self)
+{
+  g_clear_handle_id (&self->play_id, g_source_remove);
+  if (gtk_toggle_button_get_active (button))
+    self->play_id = g_timeout_add (900, play_step, self);
+  gtk_button_set_icon_name (GTK_BUTTON (button), gtk_toggle_button_get_active (button)
+                            ? "media-playback-pause-symbolic" : "media-playback-start-symbolic");
+}
+
+static void
+on_mode_changed (GtkDropDown      *dropdown,
+                 GParamSpec       *pspec,
+                 KilnAnalyzePanel *self)
+{
+  kiln_volume_view_set_mode (self->view, gtk_drop_down_get_selected (dropdown) == 1
+                             ? KILN_RENDER_VOLUME : KILN_RENDER_ISOSURFACE);
+}
+
+static void
+on_threshold_changed (GtkAdjustment    *adjustment,
+                      KilnAnalyzePanel *self)
+{
+  kiln_volume_view_set_threshold (self->view, gtk_adjustment_get_value (adjustment));
+}
+
+static void
+on_hide_toggled (GtkCheckButton   *check,
+                 KilnAnalyzePanel *self)
+{
+  kiln_volume_view_set_hide_unlabelled (self->view, gtk_check_button_get_active (check));
+}
+
+static void
+on_pair_selected (GtkListBox       *list,
+                  GtkListBoxRow    *row,
+                  KilnAnalyzePanel *self)
+{
+  if (self->view == NULL)   /* rows removed while the template is disposed */
+    return;
+  if (row == NULL)
+    kiln_volume_view_set_selection (self->view, self->picked, 0);
+  update_readout (self);
+}
+
+static void
+preset_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  KilnAnalyzePanel *self = KILN_ANALYZE_PANEL (widget);
+  const char *name = g_variant_get_string (param, NULL);
+  KilnViewPreset preset = KILN_VIEW_OBLIQUE;
+
+  if (g_str_equal (name, "top"))
+    preset = KILN_VIEW_TOP;
+  else if (g_str_equal (name, "front"))
+    preset = KILN_VIEW_FRONT;
+  else if (g_str_equal (name, "side"))
+    preset = KILN_VIEW_SIDE;
+  kiln_volume_view_set_preset (self->view, preset);
+}
+
+static void
+on_save_response (GtkNativeDialog *dialog,
+                  int              response,
+                  gpointer         user_data)
+{
+  KilnAnalyzePanel *self = KILN_ANALYZE_PANEL (user_data);
+  gboolean png = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "png"));
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      g_autoptr(GError) error = NULL;
+      gboolean ok;
+
+      if (png)
+        {
+          g_autofree char *base = g_str_has_suffix (path, ".png") ? g_strndup (path, strlen (path) - 4) : g_strdup (path);
+          g_autofree char *p1 = g_strdup_printf ("%s-neck.png", base);
+          g_autofree char *p2 = g_strdup_printf ("%s-distance.png", base);
+          g_autofree char *p3 = g_strdup_printf ("%s-model.png", base);
+          ok = kiln_plot_save_png (self->plot_rn, p1, 800, 560, &error) &&
+               kiln_plot_save_png (self->plot_d, p2, 800, 560, &error) &&
+               kiln_plot_save_png (self->plot_model, p3, 800, 560, &error);
+        }
+      else
+        ok = kiln_analyze_panel_export_csv (self, path, &error);
+      if (!ok)
+        gtk_label_set_label (self->hint_label, error->message);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+export_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *param)
+{
+  KilnAnalyzePanel *self = KILN_ANALYZE_PANEL (widget);
+  gboolean png = g_str_equal (action_name, "analyze.export-png");
+  GtkFileChooserNative *dialog;
+  GtkRoot *root = gtk_widget_get_root (widget);
+
+  dialog = gtk_file_chooser_native_new (png ? _("Export Plots") : _("Export Measurements"),
+                                        GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                        GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), png ? "pairs.png" : "pairs.csv");
+  g_object_set_data (G_OBJECT (dialog), "png", GINT_TO_POINTER (png));
+  g_signal_connect (dialog, "response", G_CALLBACK (on_save_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+gboolean
+kiln_analyze_panel_export_csv (KilnAnalyzePanel  *self,
+                               const char        *path,
+                               GError           **error)
+{
+  static const char *columns[] = {
+    "time_point", "pt_time_s", "temperature_C", "pair", "label_a", "label_b",
+    "r_n_nm", "r_n_err_nm", "d_xy_nm", "d_xy_err_nm", "d_z_nm", "d_z_err_nm", "d_nm", "d_err_nm",
+    "r_p_nm", "r_p_err_nm", "h_over_w", "h_over_w_err",
+    "neck_radius_3d_nm", "distance_3d_nm", "radius_3d_nm", "aspect_3d", NULL
+  };
+  static const KilnMeasureValue with_err[] = {
+    KILN_MEASURE_R_N, KILN_MEASURE_D_XY, KILN_MEASURE_D_Z, KILN_MEASURE_D, KILN_MEASURE_R_P,
+    KILN_MEASURE_H_OVER_W,
+  };
+  g_autoptr(KilnCsv) csv = kiln_csv_new (columns);
+
+  for (guint i = 0; i < self->pairs->len; i++)
+    {
+      Pair *p = g_ptr_array_index (self->pairs, i);
+      for (guint t = 0; t < self->n_tp; t++)
+        {
+          PairAt *at = &p->at[t];
+          char cells[22][G_ASCII_DTOSTR_BUF_SIZE];
+          const char *row[23];
+          guint c = 0;
+
+#define NUM(v) (isfinite (v) ? g_ascii_formatd (cells[c], sizeof cells[c], "%.6g", (v)) : "")
+          g_snprintf (cells[c], sizeof cells[c], "%u", t + 1); row[c] = cells[c]; c++;
+          row[c] = NUM (kiln_document_get_time_s (self->document, t)); c++;
+          row[c] = NUM (kiln_document_get_temperature_c (self->document, t)); c++;
+          row[c++] = p->name;
+          g_snprintf (cells[c], sizeof cells[c], "%u", p->a); row[c] = cells[c]; c++;
+          g_snprintf (cells[c], sizeof cells[c], "%u", p->b); row[c] = cells[c]; c++;
+          for (guint k = 0; k < G_N_ELEMENTS (with_err); k++)
+            {
+              row[c] = at->measured ? NUM (at->m.value[with_err[k]]) : ""; c++;
+              row[c] = at->measured ? NUM (at->m.error[with_err[k]]) : ""; c++;
+            }
+          row[c] = at->measured ? NUM (at->m.value[KILN_MEASURE_NECK_RADIUS_3D]) : ""; c++;
+          row[c] = at->measured ? NUM (at->m.value[KILN_MEASURE_DISTANCE_3D]) : ""; c++;
+          row[c] = at->measured ? NUM (at->m.value[KILN_MEASURE_RADIUS_3D]) : ""; c++;
+          row[c] = at->measured ? NUM (at->m.value[KILN_MEASURE_ASPECT_3D]) : ""; c++;
+          row[c] = NULL;
+#undef NUM
+          kiln_csv_add_row_str (csv, row);
+        }
+    }
+  return kiln_csv_save (csv, path, error);
+}
+
+/* ---------------------------------------------------------------- GObject */
+
+static void
+kiln_analyze_panel_dispose (GObject *object)
+{
+  KilnAnalyzePanel *self = KILN_ANALYZE_PANEL (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->play_id, g_source_remove);
+  gtk_widget_dispose_template (GTK_WIDGET (self), KILN_TYPE_ANALYZE_PANEL);
+  G_OBJECT_CLASS (kiln_analyze_panel_parent_class)->dispose (object);
+}
+
+static void
+kiln_analyze_panel_finalize (GObject *object)
+{
+  KilnAnalyzePanel *self = KILN_ANALYZE_PANEL (object);
+
+  g_clear_object (&self->document);
+  g_clear_object (&self->cancellable);
+  g_ptr_array_unref (self->pairs);
+  G_OBJECT_CLASS (kiln_analyze_panel_parent_class)->finalize (object);
+}
+
+static void
+kiln_analyze_panel_class_init (KilnAnalyzePanelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = kiln_analyze_panel_dispose;
+  object_class->finalize = kiln_analyze_panel_finalize;
+
+  g_type_ensure (KILN_TYPE_VOLUME_VIEW);
+  g_type_ensure (KILN_TYPE_PLOT);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/kiln_tomo/Kiln/kiln-analyze-panel.ui");
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, paned);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, view);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, readout_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, hint_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, time_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, time_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, play_button);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, mode_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, threshold_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, hide_check);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, pairs_list);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, plot_rn);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, plot_d);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, plot_model);
+  gtk_widget_class_bind_template_callback (widget_class, on_label_picked);
+  gtk_widget_class_bind_template_callback (widget_class, on_time_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_play_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, on_mode_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_threshold_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_hide_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, on_pair_selected);
+
+  gtk_widget_class_install_action (widget_class, "analyze.preset", "s", preset_action);
+  gtk_widget_class_install_action (widget_class, "analyze.export-csv", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "analyze.export-png", NULL, export_action);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+kiln_analyze_panel_init (KilnAnalyzePanel *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->pairs = g_ptr_array_new_with_free_func (pair_free);
+  self->cancellable = g_cancellable_new ();
+  kiln_volume_view_set_hide_unlabelled (self->view, TRUE);
+  kiln_plot_set_labels (self->plot_rn, _("Neck growth"), _("PT time (s)"), _("r_n / r_p"));
+  kiln_plot_set_labels (self->plot_d, _("Densification"), _("PT time (s)"), _("d / 2r_p"));
+  kiln_plot_set_labels (self->plot_model, _("Neck against distance"), _("d (nm)"), _("r_n (nm)"));
+}
+
+GtkWidget *
+kiln_analyze_panel_new (void)
+{
+  return g_object_new (KILN_TYPE_ANALYZE_PANEL, NULL);
+}
+
+void
+kiln_analyze_panel_set_document (KilnAnalyzePanel *self,
+                                 KilnDocument     *document)
+{
+  g_return_if_fail (KILN_IS_ANALYZE_PANEL (self));
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  g_set_object (&self->document, document);
+  g_ptr_array_set_size (self->pairs, 0);
+  {
+    GtkWidget *child;
+    while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->pairs_list))) != NULL)
+      gtk_list_box_remove (self->pairs_list, child);
+  }
+  self->picked = 0;
+  self->tp = 0;
+  self->n_tp = document ? kiln_document_get_n_time_points (document) : 0;
+  g_signal_handlers_block_by_func (self->time_adjustment, on_time_changed, self);
+  gtk_adjustment_configure (self->time_adjustment, 0, 0, MAX (self->n_tp, 1) - 1, 1, 1, 0);
+  g_signal_handlers_unblock_by_func (self->time_adjustment, on_time_changed, self);
+  show_time_point (self);
+}
+
+void
+kiln_analyze_panel_set_time_point (KilnAnalyzePanel *self,
+                                   guint             index)
+{
+  gtk_adjustment_set_value (self->time_adjustment, index);
+}
+
+guint
+kiln_analyze_panel_get_n_pairs (KilnAnalyzePanel *self)
+{
+  return self->pairs->len;
+}
+
+double
+kiln_analyze_panel_get_value (KilnAnalyzePanel *self,
+                              guint             pair,
+                              guint             tp,
+                              KilnMeasureValue  value)
+{
+  Pair *p;
+
+  if (pair >= self->pairs->len || tp >= self->n_tp)
+    return NAN;
+  p = g_ptr_array_index (self->pairs, pair);
+  return p->at[tp].measured ? p->at[tp].m.value[value] : NAN;
+}
+
+gboolean
+kiln_analyze_panel_is_idle (KilnAnalyzePanel *self)
+{
+  return self->pending == 0;
+}

@@ -1,0 +1,39 @@
+/* kiln-analyze-panel.h — the Analyze step: the 4D view, particle pairs, their measures over time
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "kiln-document.h"
+
+G_BEGIN_DECLS
+
+#define KILN_TYPE_ANALYZE_PANEL (kiln_analyze_panel_get_type ())
+
+G_DECLARE_FINAL_TYPE (KilnAnalyzePanel, kiln_analyze_panel, KILN, ANALYZE_PANEL, GtkWidget)
+
+GtkWidget *kiln_analyze_panel_new            (void);
+void       kiln_analyze_panel_set_document   (KilnAnalyzePanel *self,
+                                              KilnDocument     *document);
+void       kiln_analyze_panel_set_time_point (KilnAnalyzePanel *self,
+                                              guint             index);
+/* Form the pair A:B as if the user had clicked both particles; measures every time point in a
+ * worker and updates the plots. Returns the pair's index. */
+guint      kiln_analyze_panel_add_pair       (KilnAnalyzePanel *self,
+                                              guint32           a,
+                                              guint32           b);
+guint      kiln_analyze_panel_get_n_pairs    (KilnAnalyzePanel *self);
+/* Measured value of pair @pair at time point @tp (NAN while not measured). */
+double     kiln_analyze_panel_get_value      (KilnAnalyzePanel *self,
+                                              guint             pair,
+                                              guint             tp,
+                                              KilnMeasureValue  value);
+/* TRUE once every time point of every pair is measured. */
+gboolean   kiln_analyze_panel_is_idle        (KilnAnalyzePanel *self);
+gboolean   kiln_analyze_panel_export_csv     (KilnAnalyzePanel *self,
+                                              const char       *path,
+                                              GError          **error);
+
+G_END_DECLS

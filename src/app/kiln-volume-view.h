@@ -1,0 +1,77 @@
+/* kiln-volume-view.h — OpenGL rendering of a reconstructed volume (GtkGLArea)
+ *
+ * Ray casting in a fragment shader: an isosurface at the segmentation threshold (with lighting,
+ * particles coloured by their tracked label) or direct volume rendering; orthogonal slice
+ * planes; bounding box; orbit (drag), zoom (scroll), pan (shift-drag or middle drag). Clicking a
+ * particle picks its label exactly (a voxel traversal of the label volume along the click's
+ * ray), and emits ::label-picked.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "kiln.h"
+
+G_BEGIN_DECLS
+
+#define KILN_TYPE_VOLUME_VIEW (kiln_volume_view_get_type ())
+
+G_DECLARE_FINAL_TYPE (KilnVolumeView, kiln_volume_view, KILN, VOLUME_VIEW, GtkGLArea)
+
+typedef enum
+{
+  KILN_RENDER_ISOSURFACE,
+  KILN_RENDER_VOLUME,
+} KilnRenderMode;
+
+typedef enum
+{
+  KILN_VIEW_TOP,      /* down the beam (z), as the 0° image */
+  KILN_VIEW_FRONT,    /* along y, the tilt axis */
+  KILN_VIEW_SIDE,     /* along x */
+  KILN_VIEW_OBLIQUE,
+} KilnViewPreset;
+
+GtkWidget *kiln_volume_view_new            (void);
+/* Show @volume (and optionally its @labels, same size). Keeps references. */
+void       kiln_volume_view_set_volume     (KilnVolumeView   *self,
+                                            KilnVolume       *volume,
+                                            KilnLabelVolume  *labels);
+void       kiln_volume_view_set_mode       (KilnVolumeView   *self,
+                                            KilnRenderMode    mode);
+/* Isosurface threshold in the volume's own units. */
+void       kiln_volume_view_set_threshold  (KilnVolumeView   *self,
+                                            double            threshold);
+void       kiln_volume_view_set_hide_unlabelled (KilnVolumeView *self,
+                                            gboolean          hide);
+/* Slice planes at fractions 0…1 of each axis; a negative value hides that plane. */
+void       kiln_volume_view_set_slices     (KilnVolumeView   *self,
+                                            double            x,
+                                            double            y,
+                                            double            z);
+void       kiln_volume_view_set_preset     (KilnVolumeView   *self,
+                                            KilnViewPreset    preset);
+/* Highlight up to two labels (0 = none). */
+void       kiln_volume_view_set_selection  (KilnVolumeView   *self,
+                                            guint32           a,
+                                            guint32           b);
+/* Draw the centre line of a pair (centres in nm) and its neck as a circle of @neck_radius_nm
+ * around @neck_centre_nm, perpendicular to the centre line. visible = FALSE hides it. */
+void       kiln_volume_view_set_pair_overlay (KilnVolumeView *self,
+                                            gboolean          visible,
+                                            const double      centre_a_nm[3],
+                                            const double      centre_b_nm[3],
+                                            const double      neck_centre_nm[3],
+                                            double            neck_radius_nm);
+/* The label of the first labelled voxel under widget point (x, y), 0 if none; @position_nm
+ * (nullable) gets the voxel centre in nm. */
+guint32    kiln_volume_view_pick           (KilnVolumeView   *self,
+                                            double            x,
+                                            double            y,
+                                            double            position_nm[3]);
+/* Width of the view in nm at the volume's centre (for the scale bar). */
+double     kiln_volume_view_get_view_width_nm (KilnVolumeView *self);
+
+G_END_DECLS
