@@ -9,48 +9,6 @@
 
 #include "kiln-cli-common.h"
 
-/* Until kiln_io_load_stack/save_stack (kiln-io.c) land: dispatch on the extension between the
- * TIFF and MRC readers/writers. */
-static gboolean
-is_tiff_name (const char *path)
-{
-  g_autofree char *lower = g_ascii_strdown (path, -1);
-  return g_str_has_suffix (lower, ".tif") || g_str_has_suffix (lower, ".tiff");
-}
-
-static gboolean
-is_mrc_name (const char *path)
-{
-  g_autofree char *lower = g_ascii_strdown (path, -1);
-  return g_str_has_suffix (lower, ".mrc") || g_str_has_suffix (lower, ".st") ||
-         g_str_has_suffix (lower, ".ali") || g_str_has_suffix (lower, ".mrcs") ||
-         g_str_has_suffix (lower, ".preali");
-}
-
-static KilnImageStack *
-load_stack (const char    *path,
-            GCancellable  *cancellable,
-            GError       **error)
-{
-  if (is_tiff_name (path))
-    return kiln_tiff_load_stack (path, cancellable, error);
-  if (is_mrc_name (path))
-    return kiln_mrc_load_stack (path, cancellable, error);
-  g_set_error (error, KILN_ERROR, KILN_ERROR_UNSUPPORTED,
-               "%s: unknown stack format (expected .tif, .tiff, .mrc, .st, .ali)", path);
-  return NULL;
-}
-
-static gboolean
-save_stack (const KilnImageStack  *stack,
-            const char            *path,
-            GError               **error)
-{
-  if (is_tiff_name (path))
-    return kiln_tiff_save_stack (stack, path, error);
-  return kiln_mrc_save_stack (stack, path, "kiln-cli align", error);
-}
-
 int
 kiln_cli_align (int    argc,
                 char **argv)
@@ -63,7 +21,7 @@ kiln_cli_align (int    argc,
   g_autofree char *mask_path = NULL;
   g_autofree char *interp_name = NULL;
   double axis_angle = 0.0;
-  gboolean json = FALSE, rotation = FALSE;
+  gboolean json = FALSE, rotation = FALSE, mi_stretch = FALSE;
   GOptionEntry entries[] = {
     { "angles", 0, 0, G_OPTION_ARG_FILENAME, &angles_path,
       "Tilt angles, one per line (IMOD .tlt); default: the input's own", "TLT" },
@@ -78,6 +36,9 @@ kiln_cli_align (int    argc,
       "Start from these transforms (e.g. the previous time point's .xf)", "IN.xf" },
     { "rotation", 0, 0, G_OPTION_ARG_NONE, &rotation,
       "Also estimate a small rotation per tilt (method mi)", NULL },
+    { "mi-stretch", 0, 0, G_OPTION_ARG_NONE, &mi_stretch,
+      "Method mi: compare each pair with the cosine stretch the coarse stage kept (films that "
+      "fill the field)", NULL },
     { "interp", 0, 0, G_OPTION_ARG_STRING, &interp_name,
       "Resampling of the aligned stack: linear or cubic (default)", "KIND" },
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
@@ -126,18 +87,19 @@ kiln_cli_align (int    argc,
         return kiln_cli_usage (context, "align", "unknown --interp “%s” (linear or cubic)",
                                interp_name);
     }
-  if (!is_tiff_name (argv[2]) && !is_mrc_name (argv[2]))
+  if (kiln_file_format_for_output (argv[2]) == KILN_FILE_FORMAT_UNKNOWN)
     return kiln_cli_usage (context, "align",
                            "cannot tell the output format of “%s” (use .mrc, .ali, .st, .tif)",
                            argv[2]);
-  if (mask_path != NULL && !is_tiff_name (mask_path) && !is_mrc_name (mask_path))
+  if (mask_path != NULL && kiln_file_format_for_output (mask_path) == KILN_FILE_FORMAT_UNKNOWN)
     return kiln_cli_usage (context, "align",
                            "cannot tell the output format of “%s” (use .mrc, .tif)", mask_path);
   params.xcorr.axis_angle_deg = axis_angle;
   params.mi.rotation = rotation;
+  params.mi_stretch = mi_stretch;
 
   cancellable = kiln_cli_cancellable ();
-  stack = load_stack (argv[1], cancellable, &error);
+  stack = kiln_io_load_stack (argv[1], cancellable, &error);
   if (stack == NULL)
     return kiln_cli_fail ("align", error);
   if (angles_path != NULL)
@@ -185,7 +147,7 @@ kiln_cli_align (int    argc,
                               kiln_cli_progress, NULL, &error);
   if (aligned == NULL)
     goto fail;
-  if (!save_stack (aligned, argv[2], &error))
+  if (!kiln_io_save_stack (aligned, argv[2], &error))
     goto fail;
   if (xf_path != NULL && !kiln_xf_save (xf_path, result->xf, result->n_tilts, &error))
     goto fail;
@@ -196,7 +158,7 @@ kiln_cli_align (int    argc,
         goto fail;
       for (gsize i = 0; i < kiln_image_stack_n_pixels (m); i++)
         m->data[i] = mask[i];
-      if (!save_stack (m, mask_path, &error))
+      if (!kiln_io_save_stack (m, mask_path, &error))
         goto fail;
     }
   if (residuals_path != NULL)

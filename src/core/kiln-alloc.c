@@ -6,12 +6,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kiln-alloc.h"
 #include "kiln-error.h"
 
 static guint64 budget_override;
+
+#define LARGE_BLOCK (4u << 20)
 
 guint64
 kiln_memory_budget (void)
@@ -105,9 +108,32 @@ kiln_alloc (gsize        n_elements,
       return NULL;
     }
 
-  /* 64-byte alignment suits SIMD and FFTW. */
-  if (posix_memalign (&mem, 64, bytes) != 0)
-    mem = NULL;
+  if (bytes >= LARGE_BLOCK)
+    {
+      /* Image-sized blocks: glibc serves them from fresh anonymous mappings, so calloc needs
+       * no memset (the kernel's pages are zero until first written), and transparent huge
+       * pages make the first touch several times faster. Alignment is glibc's 16 bytes. The
+       * block stays free()-compatible. */
+      mem = zero ? calloc (1, bytes) : malloc (bytes);
+#ifdef MADV_HUGEPAGE
+      if (mem != NULL)
+        {
+          gsize page = (gsize) sysconf (_SC_PAGE_SIZE);
+          guintptr start = ((guintptr) mem + page - 1) & ~(guintptr) (page - 1);
+          guintptr end = ((guintptr) mem + bytes) & ~(guintptr) (page - 1);
+          if (end > start)
+            madvise ((void *) start, end - start, MADV_HUGEPAGE);
+        }
+#endif
+    }
+  else
+    {
+      /* 64-byte alignment suits SIMD and FFTW. */
+      if (posix_memalign (&mem, 64, bytes) != 0)
+        mem = NULL;
+      if (mem != NULL && zero)
+        memset (mem, 0, bytes);
+    }
   if (mem == NULL)
     {
       g_autofree char *need = kiln_format_bytes (bytes);
@@ -115,8 +141,6 @@ kiln_alloc (gsize        n_elements,
                    "Not enough memory for %s: it needs %s", what, need);
       return NULL;
     }
-  if (zero)
-    memset (mem, 0, bytes);
   return mem;
 }
 

@@ -126,9 +126,9 @@ gboolean       kiln_bm3d_noise_group_variances (const KilnBm3dNoise *noise,
 void           kiln_bm3d_transform_group  (float                  *blocks,
                                            guint                   n);
 
-/* Denoise one width × height image (width, height ≥ 16) into @out (may equal @in only if
- * not; must be distinct). Deterministic and independent of the thread count.
- * Cancelled → G_IO_ERROR_CANCELLED, @in untouched, @out undefined. */
+/* Denoise one width × height image (width, height ≥ 16) into @out (which may be @in: it is
+ * written only at the end). Deterministic and independent of the thread count.
+ * Cancelled → G_IO_ERROR_CANCELLED, @in and @out untouched. */
 gboolean    kiln_bm3d_denoise             (const float            *in,
                                            guint                   width,
                                            guint                   height,

@@ -57,6 +57,7 @@ kiln_label_components (const guint8  *mask,
   guint32 next = 1, n_final = 0;
   gsize plane = (gsize) nx * ny;
   int offs[13][3];
+  gssize loffs[13];
   int n_offs = 0;
 
   if (connectivity != 6 && connectivity != 26)
@@ -82,6 +83,7 @@ kiln_label_components (const guint8  *mask,
           offs[n_offs][0] = dx;
           offs[n_offs][1] = dy;
           offs[n_offs][2] = dz;
+          loffs[n_offs] = ((gssize) dz * ny + dy) * (gssize) nx + dx;
           n_offs++;
         }
 
@@ -106,8 +108,25 @@ kiln_label_components (const guint8  *mask,
             {
               guint32 lab = 0;
 
+              gsize p = z * plane + (gsize) y * nx + x;
+
               if (!m[x])
                 continue;
+              if (x > 0 && y > 0 && z > 0 && x + 1 < nx && y + 1 < ny)
+                {
+                  /* interior: no bounds checks */
+                  for (int k = 0; k < n_offs; k++)
+                    {
+                      guint32 nl = out->data[(gssize) p + loffs[k]];
+                      if (nl == 0)
+                        continue;
+                      if (lab == 0)
+                        lab = nl;
+                      else if (nl != lab)
+                        uf_union ((guint32 *) parents->data, lab, nl);
+                    }
+                }
+              else
               for (int k = 0; k < n_offs; k++)
                 {
                   gint64 xx = (gint64) x + offs[k][0];
@@ -158,18 +177,49 @@ kiln_label_components (const guint8  *mask,
   return g_steal_pointer (&out);
 }
 
+/* Per-thread arrays are used below this many labels, a serial pass above. */
+#define PARALLEL_MAX_LABELS 65536
+
+static guint32
+max_label (const KilnLabelVolume *labels)
+{
+  gsize n = kiln_label_volume_n_voxels (labels);
+  guint32 mx = 0;
+
+#pragma omp parallel for schedule(static) reduction(max:mx)
+  for (gssize i = 0; i < (gssize) n; i++)
+    if (labels->data[i] > mx)
+      mx = labels->data[i];
+  return mx;
+}
+
 static guint32
 renumber (KilnLabelVolume *labels,
           guint64          min_voxels)
 {
   gsize n = kiln_label_volume_n_voxels (labels);
-  guint32 max = kiln_label_volume_max_label (labels);
+  guint32 max = max_label (labels);
   guint64 *count = g_new0 (guint64, (gsize) max + 1);
   guint32 *map = g_new0 (guint32, (gsize) max + 1);
   guint32 n_out = 0;
 
-  for (gsize i = 0; i < n; i++)
-    count[labels->data[i]]++;
+  if (max <= PARALLEL_MAX_LABELS)
+    {
+#pragma omp parallel
+      {
+        guint64 *local = g_new0 (guint64, (gsize) max + 1);
+#pragma omp for schedule(static)
+        for (gssize i = 0; i < (gssize) n; i++)
+          local[labels->data[i]]++;
+#pragma omp critical
+        for (guint32 l = 0; l <= max; l++)
+          count[l] += local[l];
+        g_free (local);
+      }
+    }
+  else
+    for (gsize i = 0; i < n; i++)
+      count[labels->data[i]]++;
   for (guint32 l = 1; l <= max; l++)
     if (count[l] > 0 && count[l] >= min_voxels)
       map[l] = ++n_out;
@@ -194,59 +244,111 @@ kiln_label_compact (KilnLabelVolume *labels)
   return renumber (labels, 1);
 }
 
-GArray *
-kiln_label_particles (const KilnLabelVolume *labels)
+typedef struct
 {
-  guint32 max = kiln_label_volume_max_label (labels);
-  GArray *arr = g_array_sized_new (FALSE, TRUE, sizeof (KilnParticle), max);
-  double (*sum)[3] = g_malloc0 (((gsize) max + 1) * sizeof (double[3]));
+  guint64 n;
+  double  s[3];
+  guint   lo[3], hi[3];
+} PartAcc;
 
-  g_array_set_size (arr, max);
-  for (guint32 l = 0; l < max; l++)
-    {
-      KilnParticle *p = &g_array_index (arr, KilnParticle, l);
-      p->label = l + 1;
-      for (int k = 0; k < 3; k++)
-        {
-          p->bbox_min[k] = G_MAXUINT;
-          p->bbox_max[k] = 0;
-        }
-    }
-  for (guint z = 0; z < labels->nz; z++)
+static void
+accumulate_slab (const KilnLabelVolume *labels,
+                 guint                  z0,
+                 guint                  z1,
+                 PartAcc               *acc)
+{
+  for (guint z = z0; z < z1; z++)
     for (guint y = 0; y < labels->ny; y++)
       {
         const guint32 *row = labels->data + ((gsize) z * labels->ny + y) * labels->nx;
         for (guint x = 0; x < labels->nx; x++)
           {
-            KilnParticle *p;
-            guint c[3] = { x, y, z };
-
+            PartAcc *a;
             if (row[x] == 0)
               continue;
-            p = &g_array_index (arr, KilnParticle, row[x] - 1);
-            p->voxels++;
-            sum[row[x]][0] += x;
-            sum[row[x]][1] += y;
-            sum[row[x]][2] += z;
-            for (int k = 0; k < 3; k++)
+            a = &acc[row[x]];
+            if (a->n == 0)
               {
-                p->bbox_min[k] = MIN (p->bbox_min[k], c[k]);
-                p->bbox_max[k] = MAX (p->bbox_max[k], c[k]);
+                a->lo[0] = a->hi[0] = x;
+                a->lo[1] = a->hi[1] = y;
+                a->lo[2] = a->hi[2] = z;
               }
+            a->n++;
+            a->s[0] += x;
+            a->s[1] += y;
+            a->s[2] += z;
+            a->lo[0] = MIN (a->lo[0], x);
+            a->hi[0] = MAX (a->hi[0], x);
+            a->lo[1] = MIN (a->lo[1], y);
+            a->hi[1] = MAX (a->hi[1], y);
+            a->lo[2] = MIN (a->lo[2], z);
+            a->hi[2] = MAX (a->hi[2], z);
           }
       }
+}
+
+static void
+merge_acc (PartAcc       *dst,
+           const PartAcc *src,
+           guint32        max)
+{
+  for (guint32 l = 1; l <= max; l++)
+    {
+      if (src[l].n == 0)
+        continue;
+      if (dst[l].n == 0)
+        {
+          dst[l] = src[l];
+          continue;
+        }
+      dst[l].n += src[l].n;
+      for (int k = 0; k < 3; k++)
+        {
+          dst[l].s[k] += src[l].s[k];
+          dst[l].lo[k] = MIN (dst[l].lo[k], src[l].lo[k]);
+          dst[l].hi[k] = MAX (dst[l].hi[k], src[l].hi[k]);
+        }
+    }
+}
+
+GArray *
+kiln_label_particles (const KilnLabelVolume *labels)
+{
+  guint32 max = max_label (labels);
+  GArray *arr = g_array_sized_new (FALSE, TRUE, sizeof (KilnParticle), max);
+  PartAcc *acc = g_new0 (PartAcc, (gsize) max + 1);
+
+  if (max <= PARALLEL_MAX_LABELS)
+    {
+#pragma omp parallel
+      {
+        PartAcc *local = g_new0 (PartAcc, (gsize) max + 1);
+#pragma omp for schedule(static)
+        for (gssize z = 0; z < (gssize) labels->nz; z++)
+          accumulate_slab (labels, (guint) z, (guint) z + 1, local);
+#pragma omp critical
+        merge_acc (acc, local, max);
+        g_free (local);
+      }
+    }
+  else
+    accumulate_slab (labels, 0, labels->nz, acc);
+
+  g_array_set_size (arr, max);
   for (guint32 l = 0; l < max; l++)
     {
       KilnParticle *p = &g_array_index (arr, KilnParticle, l);
+      const PartAcc *a = &acc[l + 1];
+      p->label = l + 1;
+      p->voxels = a->n;
       for (int k = 0; k < 3; k++)
         {
-          if (p->voxels > 0)
-            p->centroid[k] = sum[l + 1][k] / (double) p->voxels;
-          else
-            p->bbox_min[k] = 0;
+          p->centroid[k] = a->n > 0 ? a->s[k] / (double) a->n : 0;
+          p->bbox_min[k] = a->n > 0 ? a->lo[k] : 0;
+          p->bbox_max[k] = a->n > 0 ? a->hi[k] : 0;
         }
     }
-  g_free (sum);
+  g_free (acc);
   return arr;
 }
 

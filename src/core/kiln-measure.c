@@ -422,30 +422,54 @@ kiln_measure_touching_pairs (const KilnLabelVolume *labels)
   gint64 *store;
   guint n_keys, i = 0;
 
-  for (guint z = 0; z < nz; z++)
-    for (guint y = 0; y < ny; y++)
-      for (guint x = 0; x < nx; x++)
-        {
-          guint32 v = KILN_VOXEL (labels, x, y, z);
-          guint32 nb[3];
+  /* slabs of z in parallel, each with its own set, merged at the end */
+#pragma omp parallel
+  {
+    GHashTable *local = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+    GHashTableIter it;
+    gpointer k;
 
-          if (v == 0)
-            continue;
-          nb[0] = x + 1 < nx ? KILN_VOXEL (labels, x + 1, y, z) : 0;
-          nb[1] = y + 1 < ny ? KILN_VOXEL (labels, x, y + 1, z) : 0;
-          nb[2] = z + 1 < nz ? KILN_VOXEL (labels, x, y, z + 1) : 0;
-          for (int k = 0; k < 3; k++)
-            if (nb[k] != 0 && nb[k] != v)
-              {
-                gint64 key = ((gint64) MIN (v, nb[k]) << 32) | MAX (v, nb[k]);
-                if (!g_hash_table_contains (seen, &key))
+#pragma omp for schedule(static)
+    for (gssize zs = 0; zs < (gssize) nz; zs++)
+      {
+        guint z = (guint) zs;
+        for (guint y = 0; y < ny; y++)
+          for (guint x = 0; x < nx; x++)
+            {
+              guint32 v = KILN_VOXEL (labels, x, y, z);
+              guint32 nb[3];
+
+              if (v == 0)
+                continue;
+              nb[0] = x + 1 < nx ? KILN_VOXEL (labels, x + 1, y, z) : 0;
+              nb[1] = y + 1 < ny ? KILN_VOXEL (labels, x, y + 1, z) : 0;
+              nb[2] = z + 1 < nz ? KILN_VOXEL (labels, x, y, z + 1) : 0;
+              for (int c = 0; c < 3; c++)
+                if (nb[c] != 0 && nb[c] != v)
                   {
-                    gint64 *kp = g_new (gint64, 1);
-                    *kp = key;
-                    g_hash_table_add (seen, kp);
+                    gint64 key = ((gint64) MIN (v, nb[c]) << 32) | MAX (v, nb[c]);
+                    if (!g_hash_table_contains (local, &key))
+                      {
+                        gint64 *kp = g_new (gint64, 1);
+                        *kp = key;
+                        g_hash_table_add (local, kp);
+                      }
                   }
-              }
-        }
+            }
+      }
+#pragma omp critical
+    {
+      g_hash_table_iter_init (&it, local);
+      while (g_hash_table_iter_next (&it, &k, NULL))
+        if (!g_hash_table_contains (seen, k))
+          {
+            gint64 *kp = g_new (gint64, 1);
+            *kp = *(gint64 *) k;
+            g_hash_table_add (seen, kp);
+          }
+    }
+    g_hash_table_destroy (local);
+  }
   keys = g_hash_table_get_keys (seen);
   n_keys = g_list_length (keys);
   store = g_new (gint64, MAX (n_keys, 1));
@@ -471,20 +495,35 @@ kiln_measure_all_pairs (const KilnLabelVolume  *labels,
 {
   g_autoptr(GArray) pairs = kiln_measure_touching_pairs (labels);
   g_autoptr(GArray) particles = kiln_label_particles (labels);
+  guint n_pairs = pairs->len / 2;
   GArray *out = g_array_new (FALSE, TRUE, sizeof (KilnPairMeasure));
+  GError *first_error = NULL;
 
-  for (guint i = 0; i + 1 < pairs->len; i += 2)
+  g_array_set_size (out, n_pairs);
+  /* pairs are independent: in parallel */
+#pragma omp parallel for schedule(dynamic, 1)
+  for (gssize i = 0; i < (gssize) n_pairs; i++)
     {
-      KilnPairMeasure m;
+      GError *local = NULL;
 
-      if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
-          !kiln_measure_pair (labels, particles, g_array_index (pairs, guint32, i),
-                              g_array_index (pairs, guint32, i + 1), &m, error))
-        {
-          g_array_free (out, TRUE);
-          return NULL;
-        }
-      g_array_append_val (out, m);
+      if (g_cancellable_is_cancelled (cancellable) || g_atomic_pointer_get (&first_error) != NULL)
+        continue;
+      if (!kiln_measure_pair (labels, particles, g_array_index (pairs, guint32, 2 * i),
+                              g_array_index (pairs, guint32, 2 * i + 1),
+                              &g_array_index (out, KilnPairMeasure, i), &local) &&
+          !g_atomic_pointer_compare_and_exchange (&first_error, NULL, local))
+        g_error_free (local);
+    }
+  if (first_error != NULL)
+    {
+      g_propagate_error (error, first_error);
+      g_array_free (out, TRUE);
+      return NULL;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      g_array_free (out, TRUE);
+      return NULL;
     }
   return out;
 }
@@ -507,11 +546,55 @@ kiln_measure_sensitivity_labels (const KilnLabelVolume  *labels,
                                  GCancellable           *cancellable,
                                  GError                **error)
 {
+  g_autoptr(KilnLabelVolume) crop = NULL;
+  guint lo[3] = { G_MAXUINT, G_MAXUINT, G_MAXUINT }, hi[3] = { 0, 0, 0 };
+  guint dims[3] = { labels->nx, labels->ny, labels->nz };
+  gboolean any = FALSE;
+
+  /* the ±1-voxel morphology changes A and B only within one voxel of them: work on their box
+   * plus a margin of 2 (other labels inside it are kept, so the union is eroded as a whole) */
+  for (guint z = 0; z < labels->nz; z++)
+    for (guint y = 0; y < labels->ny; y++)
+      {
+        const guint32 *row = labels->data + ((gsize) z * labels->ny + y) * labels->nx;
+        for (guint x = 0; x < labels->nx; x++)
+          if (row[x] == out->a || row[x] == out->b)
+            {
+              guint c[3] = { x, y, z };
+              any = TRUE;
+              for (int k = 0; k < 3; k++)
+                {
+                  lo[k] = MIN (lo[k], c[k]);
+                  hi[k] = MAX (hi[k], c[k]);
+                }
+            }
+      }
+  if (!any)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Particles %u and %u are not in the label volume", out->a, out->b);
+      return FALSE;
+    }
+  for (int k = 0; k < 3; k++)
+    {
+      lo[k] = lo[k] >= 2 ? lo[k] - 2 : 0;
+      hi[k] = MIN (hi[k] + 2, dims[k] - 1);
+    }
+  crop = kiln_label_volume_new (hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1, error);
+  if (crop == NULL)
+    return FALSE;
+  crop->voxel_size_nm = labels->voxel_size_nm;
+  for (guint z = 0; z < crop->nz; z++)
+    for (guint y = 0; y < crop->ny; y++)
+      memcpy (crop->data + ((gsize) z * crop->ny + y) * crop->nx,
+              labels->data + (((gsize) (z + lo[2]) * labels->ny + y + lo[1]) * labels->nx + lo[0]),
+              crop->nx * sizeof (guint32));
+
   for (int k = 0; k < KILN_MEASURE_N_VALUES; k++)
     out->error[k] = 0;
   for (int variant = 0; variant < 2; variant++)
     {
-      g_autoptr(KilnLabelVolume) copy = kiln_label_volume_copy (labels, error);
+      g_autoptr(KilnLabelVolume) copy = kiln_label_volume_copy (crop, error);
       KilnPairMeasure m;
       gboolean ok;
 

@@ -412,8 +412,10 @@ kiln_projector_row_sums (const KilnProjector *proj,
   const guint nu = proj->nu;
 
   memset (row_sums, 0, sizeof (float) * n_sel * nu);
-  for (guint j = 0; j < n_sel; j++)
+#pragma omp parallel for schedule(dynamic, 1)
+  for (gint64 jj = 0; jj < (gint64) n_sel; jj++)
     {
+      guint j = (guint) jj;
       guint k = tilts ? tilts[j] : j;
       double *acc = g_new0 (double, nu + 2);
 
@@ -445,14 +447,15 @@ kiln_projector_col_sums (const KilnProjector *proj,
 {
   const guint nu = proj->nu;
 
-  for (guint z = 0; z < proj->nz; z++)
+#pragma omp parallel for schedule(static)
+  for (gint64 z = 0; z < (gint64) proj->nz; z++)
     for (guint x = 0; x < proj->nx; x++)
       {
         double sum = 0.0;
         for (guint j = 0; j < n_sel; j++)
           {
             guint k = tilts ? tilts[j] : j;
-            float t = row_t0 (proj, k, z) + (float) x * proj->cos_t[k];
+            float t = row_t0 (proj, k, (guint) z) + (float) x * proj->cos_t[k];
             int i;
             if (!(t >= 0.0f && t < (float) (nu + 1)))
               continue;

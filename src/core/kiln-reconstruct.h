@@ -101,6 +101,8 @@ typedef struct
   guint        slice_start;       /* rows [slice_start, slice_end) along the axis; */
   guint        slice_end;         /* 0, 0 = all rows */
   gboolean     keep_on_cancel;    /* TRUE: stop-and-keep */
+  gboolean     wbp_residual;      /* WBP: also compute the data residual (one forward
+                                   * projection; TRUE) — FALSE leaves result->residual NAN */
   KilnReconIterationFunc iteration_func;
   gpointer     iteration_data;
   int          preview_y;         /* volume slice for previews; −1 = middle */

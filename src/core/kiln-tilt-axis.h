@@ -11,7 +11,11 @@
  *     onto the axis direction is the same 1D profile for all tilts (the common line), so the α
  *     that minimises the spread of the profiles' Fourier magnitudes (insensitive to drift along
  *     the axis) across tilts is the axis direction. Searched over (−45°, 135°] (α and α + 180°
- *     describe the same axis with mirrored handedness, which no data can tell apart).
+ *     describe the same axis with mirrored handedness, which no data can tell apart), or ±5°
+ *     around a given start. Up to 6 local minima (within 3× the best) and the direction
+ *     perpendicular to the best (a needle looks alike along and across its axis) are kept as
+ *     candidates; the coarse shift search of step 3 is run for each and the candidate with the
+ *     highest confidence (sharpest shift curve) wins.
  *  2. Score: weighted (Hamming-filtered) back-projections of several slices across the axis
  *     for each candidate shift. A wrong shift δ moves the contribution of tilt θ by δ along its
  *     own direction, so the back-projected rays of a point no longer meet in one point but
@@ -22,10 +26,11 @@
  *     cost is (Σ f²)² / Σ f⁴ (the effective number of bright pixels); total variation, L1 and
  *     histogram entropy are offered too (less precise with a limited tilt range).
  *  3. Coarse search on a binned copy (≤ 256 px), then a sub-pixel search per slice at ≤ 512 px
- *     (parabola through the best three points). A residual angle error makes the best shift
- *     vary linearly with the slice position v: s(v) = s₀ − v·tan δ; a weighted straight-line
- *     fit gives δ, the angle is corrected (α ← α + δ) and the fine step repeated until δ is
- *     below 0.02°. The final shift is the minimum of the joint (all slices) cost at that angle.
+ *     (parabola through the best three points). Optionally (@slope_refine) a residual angle
+ *     error is read from the best shifts, which then vary linearly with the slice position v:
+ *     s(v) = s₀ − v·tan δ; a weighted straight-line fit gives δ, the angle is corrected
+ *     (α ← α + δ) while δ is significant (> 2 standard errors). The final shift is the minimum
+ *     of the joint (all slices) cost at the final angle.
  *  4. The returned curve is the joint score at the final angle over the coarse shift range,
  *     as relative sharpness min(cost)/cost(s) (1 = best). Confidence = 1 − min(cost) /
  *     median(cost): 0 when the curve is flat (no information), → 1 for a sharp minimum.
@@ -64,7 +69,10 @@ double       kiln_axis_score_slice       (const float   *slice,
 /**
  * KilnTiltAxisParams:
  * @axis_angle_deg: start angle, degrees; NAN = estimate it by the common-line method
- * @refine_angle: search the angle (TRUE, default) or keep @axis_angle_deg fixed
+ * @refine_angle: search the angle (TRUE, default: common-line search, within ±5° of
+ *   @axis_angle_deg when given) or keep @axis_angle_deg fixed
+ * @slope_refine: also correct the angle from the slope of the per-slice best shifts (off by
+ *   default: it needs slices rich in content all along the axis; see docs/tilt-axis.md)
  * @n_slices: number of slices across the axis used for scoring (default 7; ≥ 3 to fit an angle)
  * @max_shift_px: shift search range ± px (0 = a quarter of the smaller image side)
  * @score: the cost measure
@@ -74,6 +82,7 @@ typedef struct
 {
   double        axis_angle_deg;
   gboolean      refine_angle;
+  gboolean      slope_refine;
   guint         n_slices;
   double        max_shift_px;
   KilnAxisScore score;
@@ -85,7 +94,8 @@ typedef struct
  * @axis_angle_deg: suggested axis angle, degrees
  * @axis_shift_px: suggested axis shift, px
  * @confidence: peak sharpness in [0, 1]
- * @common_line_angle_deg: the common-line estimate (NAN when the angle was given)
+ * @common_line_angle_deg: the start angle picked among the common-line candidates (NAN when the
+ *   angle was kept fixed)
  * @n_curve: number of curve points
  * @curve_shift_px: shifts of the curve, px, ascending
  * @curve_score: relative sharpness at each shift (1 = best)

@@ -160,11 +160,41 @@ test_errors (void)
   }
 }
 
+/* A DM3 input carries its own tilt angles, so --angles may be left out (the real needle series;
+ * skipped when ../shared is absent): 91 shifts, the reference (0°, tilt 45) unmoved. */
+static void
+test_dm3_own_angles (void)
+{
+  g_autofree char *dm3 = kiln_test_shared_path ("data/etspy-needle-haadf/HAADF.dm3");
+  g_autofree char *out = kiln_test_tmpfile ("needle.mrc");
+  g_autofree char *stdout_text = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonArray *shifts, *s45;
+
+  if (dm3 == NULL)
+    {
+      g_test_skip ("../shared/data/etspy-needle-haadf is absent");
+      return;
+    }
+  g_assert_cmpint (kiln_test_run_cli (&stdout_text, NULL, "align", dm3, out, "--axis-angle", "90",
+                                      "--method", "xcorr", "--json", NULL), ==, 0);
+  g_assert_true (json_parser_load_from_data (parser, stdout_text, -1, NULL));
+  root = json_node_get_object (json_parser_get_root (parser));
+  shifts = json_object_get_array_member (root, "shifts_px");
+  g_assert_cmpuint (json_array_get_length (shifts), ==, 91);
+  g_assert_cmpint (json_object_get_int_member (root, "reference_tilt"), ==, 45);
+  s45 = json_array_get_array_element (shifts, 45);
+  g_assert_cmpfloat (json_array_get_double_element (s45, 0), ==, 0.0);
+  g_assert_cmpfloat (json_array_get_double_element (s45, 1), ==, 0.0);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/align/json-and-xf", test_json_and_xf);
   g_test_add_func ("/cli/align/errors", test_errors);
+  g_test_add_func ("/cli/align/dm3-own-angles", test_dm3_own_angles);
   return g_test_run ();
 }
