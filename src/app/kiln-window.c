@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "kiln-analyze-panel.h"
+#include "kiln-align-panel.h"
 #include "kiln-denoise-panel.h"
 #include "kiln-document.h"
 #include "kiln-experiment-panel.h"
@@ -41,6 +42,7 @@ struct _KilnWindow
   GtkStack             *panel_stack;
   KilnExperimentPanel  *experiment_panel;
   KilnAnalyzePanel     *analyze_panel;
+  KilnAlignPanel       *align_panel;
   KilnDenoisePanel     *denoise_panel;
   GtkDropDown          *time_point_dropdown;
   GtkRevealer          *status_revealer;
@@ -217,6 +219,7 @@ show_time_point_in_panels (KilnWindow *self,
                            guint       i)
 {
   kiln_denoise_panel_set_time_point (self->denoise_panel, i);
+  kiln_align_panel_set_time_point (self->align_panel, i);
 }
 
 static void
@@ -239,6 +242,8 @@ show_document (KilnWindow *self)
   kiln_denoise_panel_set_document (self->denoise_panel, self->document);
   set_step_sensitive (self, "analyze", kiln_document_has_volume (self->document, 0));
   set_step_sensitive (self, "denoise", TRUE);
+  kiln_align_panel_set_document (self->align_panel, self->document);
+  set_step_sensitive (self, "align", TRUE);
   update_step_marks (self);
   gtk_stack_set_visible_child_name (self->stack, "document");
   gtk_list_box_select_row (self->steps_list, gtk_list_box_get_row_at_index (self->steps_list, 0));
@@ -522,6 +527,7 @@ kiln_window_class_init (KilnWindowClass *klass)
 
   g_type_ensure (KILN_TYPE_EXPERIMENT_PANEL);
   g_type_ensure (KILN_TYPE_ANALYZE_PANEL);
+  g_type_ensure (KILN_TYPE_ALIGN_PANEL);
   g_type_ensure (KILN_TYPE_DENOISE_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/kiln_tomo/Kiln/kiln-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, stack);
@@ -531,6 +537,7 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, panel_stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, experiment_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, analyze_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, align_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, denoise_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, time_point_dropdown);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, status_revealer);

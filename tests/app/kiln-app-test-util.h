@@ -129,16 +129,29 @@ app_test_screenshot (GtkWidget  *widget,
   graphene_rect_t bounds;
 
   if (w <= 0 || h <= 0 || gtk_widget_get_native (widget) == NULL)
-    return;
+    {
+      g_test_message ("no screenshot of %s: not shown (%d × %d)", name, w, h);
+      return;
+    }
+  {
+    /* let a few frames be drawn */
+    gint64 end = g_get_monotonic_time () + 300 * 1000;
+    while (g_get_monotonic_time () < end)
+      g_main_context_iteration (NULL, FALSE);
+  }
   paintable = gtk_widget_paintable_new (widget);
   snapshot = gtk_snapshot_new ();
   gdk_paintable_snapshot (paintable, snapshot, w, h);
   node = gtk_snapshot_free_to_node (snapshot);
   if (node == NULL)
-    return;
+    {
+      g_test_message ("no screenshot of %s: nothing drawn", name);
+      return;
+    }
   graphene_rect_init (&bounds, 0, 0, w, h);
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
                                          node, &bounds);
   path = g_build_filename (dir != NULL ? dir : ".", file, NULL);
-  gdk_texture_save_to_png (texture, path);
+  if (!gdk_texture_save_to_png (texture, path))
+    g_test_message ("could not write %s", path);
 }

@@ -140,7 +140,7 @@ test_denoise (void)
   }
   /* the next step's input is the denoised stack */
   g_assert_true (kiln_document_get_input_stack (doc, 0, KILN_STEP_ALIGN) == denoised);
-  app_test_screenshot (window, "denoise");
+  app_test_screenshot (panel, "denoise");
 
   /* save and reopen: the denoised stack and the parameters come back */
   g_assert_true (kiln_document_save (doc, &error));
