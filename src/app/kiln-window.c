@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "kiln-analyze-panel.h"
+#include "kiln-segment-panel.h"
 #include "kiln-reconstruct-panel.h"
 #include "kiln-tilt-axis-panel.h"
 #include "kiln-align-panel.h"
@@ -44,6 +45,7 @@ struct _KilnWindow
   GtkStack             *panel_stack;
   KilnExperimentPanel  *experiment_panel;
   KilnAnalyzePanel     *analyze_panel;
+  KilnSegmentPanel     *segment_panel;
   KilnReconstructPanel *reconstruct_panel;
   KilnTiltAxisPanel    *tilt_axis_panel;
   KilnAlignPanel       *align_panel;
@@ -223,6 +225,7 @@ show_time_point_in_panels (KilnWindow *self,
                            guint       i)
 {
   kiln_denoise_panel_set_time_point (self->denoise_panel, i);
+  kiln_segment_panel_set_time_point (self->segment_panel, i);
   kiln_reconstruct_panel_set_time_point (self->reconstruct_panel, i);
   kiln_tilt_axis_panel_set_time_point (self->tilt_axis_panel, i);
   kiln_align_panel_set_time_point (self->align_panel, i);
@@ -248,6 +251,8 @@ show_document (KilnWindow *self)
   kiln_denoise_panel_set_document (self->denoise_panel, self->document);
   set_step_sensitive (self, "analyze", kiln_document_has_volume (self->document, 0));
   set_step_sensitive (self, "denoise", TRUE);
+  kiln_segment_panel_set_document (self->segment_panel, self->document);
+  set_step_sensitive (self, "segment", TRUE);
   kiln_reconstruct_panel_set_document (self->reconstruct_panel, self->document);
   set_step_sensitive (self, "reconstruct", TRUE);
   kiln_tilt_axis_panel_set_document (self->tilt_axis_panel, self->document);
@@ -537,6 +542,7 @@ kiln_window_class_init (KilnWindowClass *klass)
 
   g_type_ensure (KILN_TYPE_EXPERIMENT_PANEL);
   g_type_ensure (KILN_TYPE_ANALYZE_PANEL);
+  g_type_ensure (KILN_TYPE_SEGMENT_PANEL);
   g_type_ensure (KILN_TYPE_RECONSTRUCT_PANEL);
   g_type_ensure (KILN_TYPE_TILT_AXIS_PANEL);
   g_type_ensure (KILN_TYPE_ALIGN_PANEL);
@@ -549,6 +555,7 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, panel_stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, experiment_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, analyze_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, segment_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, reconstruct_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, tilt_axis_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, align_panel);
