@@ -340,6 +340,7 @@ kiln_align_panel_class_init (KilnAlignPanelClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_tilt_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_params_changed);
   gtk_widget_class_install_action (widget_class, "align.run", NULL, run_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "align.run", NULL);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -355,12 +356,36 @@ kiln_align_panel_new (void)
   return g_object_new (KILN_TYPE_ALIGN_PANEL, NULL);
 }
 
+static void
+load_params (KilnAlignPanel *self)
+{
+  JsonObject *o = kiln_document_get_step_params (self->document, KILN_STEP_ALIGN);
+  KilnAlignMethod method = KILN_ALIGN_XCORR;
+
+  g_signal_handlers_block_by_func (self->method_dropdown, on_params_changed, self);
+  g_signal_handlers_block_by_func (self->angle_adjustment, on_params_changed, self);
+  if (o != NULL)
+    kiln_align_method_from_string (json_object_get_string_member_with_default (o, "method", "xcorr"), &method);
+  gtk_drop_down_set_selected (self->method_dropdown, method == KILN_ALIGN_MI ? 1 : 0);
+  gtk_adjustment_set_value (self->angle_adjustment,
+                            o ? json_object_get_double_member_with_default (o, "axis_angle_deg", 0) : 0);
+  g_signal_handlers_unblock_by_func (self->method_dropdown, on_params_changed, self);
+  g_signal_handlers_unblock_by_func (self->angle_adjustment, on_params_changed, self);
+}
+
+static void
+on_step_params_changed (KilnDocument   *document,
+                        guint           step,
+                        KilnAlignPanel *self)
+{
+  if (step == KILN_STEP_ALIGN)
+    load_params (self);
+}
+
 void
 kiln_align_panel_set_document (KilnAlignPanel *self,
                                KilnDocument   *document)
 {
-  JsonObject *o;
-
   g_return_if_fail (KILN_IS_ALIGN_PANEL (self));
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
@@ -370,19 +395,8 @@ kiln_align_panel_set_document (KilnAlignPanel *self,
   if (document != NULL)
     {
       g_signal_connect (document, "results-changed", G_CALLBACK (on_results_changed), self);
-      o = kiln_document_get_step_params (document, KILN_STEP_ALIGN);
-      if (o != NULL)
-        {
-          KilnAlignMethod method = KILN_ALIGN_XCORR;
-          g_signal_handlers_block_by_func (self->method_dropdown, on_params_changed, self);
-          g_signal_handlers_block_by_func (self->angle_adjustment, on_params_changed, self);
-          kiln_align_method_from_string (json_object_get_string_member_with_default (o, "method", "xcorr"), &method);
-          gtk_drop_down_set_selected (self->method_dropdown, method == KILN_ALIGN_MI ? 1 : 0);
-          gtk_adjustment_set_value (self->angle_adjustment,
-                                    json_object_get_double_member_with_default (o, "axis_angle_deg", 0));
-          g_signal_handlers_unblock_by_func (self->method_dropdown, on_params_changed, self);
-          g_signal_handlers_unblock_by_func (self->angle_adjustment, on_params_changed, self);
-        }
+      g_signal_connect (document, "params-changed", G_CALLBACK (on_step_params_changed), self);
+      load_params (self);
     }
   update_image (self, TRUE);
 }

@@ -621,6 +621,19 @@ run_action (GtkWidget  *widget,
 
 /* ---- GObject ----------------------------------------------------------------------------------- */
 
+static void load_params (KilnDenoisePanel *self);
+
+static void
+on_step_params_changed (KilnDocument     *document,
+                        guint             step,
+                        KilnDenoisePanel *self)
+{
+  if (step != KILN_STEP_DENOISE)
+    return;
+  load_params (self);
+  schedule_preview (self);
+}
+
 static void
 on_results_changed (KilnDocument     *document,
                     guint             index,
@@ -682,6 +695,7 @@ kiln_denoise_panel_class_init (KilnDenoisePanelClass *klass)
   gtk_widget_class_install_action (widget_class, "denoise.tune", NULL, tune_action);
   gtk_widget_class_install_action (widget_class, "denoise.run", NULL, run_action);
   gtk_widget_class_install_action (widget_class, "denoise.run-all", NULL, run_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "denoise.run", NULL);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -744,6 +758,7 @@ kiln_denoise_panel_set_document (KilnDenoisePanel *self,
   if (document != NULL)
     {
       g_signal_connect (document, "results-changed", G_CALLBACK (on_results_changed), self);
+      g_signal_connect (document, "params-changed", G_CALLBACK (on_step_params_changed), self);
       load_params (self);
     }
   update_image (self, TRUE);

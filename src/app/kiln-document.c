@@ -48,10 +48,32 @@ struct _KilnDocument
   KilnExperiment *experiment;
   GPtrArray      *time_points;
   gboolean        modified;
+  GQueue          undo;           /* of ParamChange*, most recent first */
+  GQueue          redo;
+  gint64          last_change_us;
 };
+
+/* One undoable parameter change: the step's parameters before (NULL: none) and after. */
+typedef struct
+{
+  KilnStep    step;
+  JsonObject *before;
+  JsonObject *after;
+} ParamChange;
+
+static void
+param_change_free (gpointer data)
+{
+  ParamChange *c = data;
+
+  g_clear_pointer (&c->before, json_object_unref);
+  g_clear_pointer (&c->after, json_object_unref);
+  g_free (c);
+}
 
 enum {
   SIGNAL_RESULTS_CHANGED,
+  SIGNAL_PARAMS_CHANGED,
   N_SIGNALS
 };
 
@@ -100,6 +122,8 @@ kiln_document_finalize (GObject *object)
   g_free (self->title);
   g_clear_pointer (&self->experiment, kiln_experiment_free);
   g_ptr_array_unref (self->time_points);
+  g_queue_clear_full (&self->undo, param_change_free);
+  g_queue_clear_full (&self->redo, param_change_free);
   G_OBJECT_CLASS (kiln_document_parent_class)->finalize (object);
 }
 
@@ -142,6 +166,10 @@ kiln_document_class_init (KilnDocumentClass *klass)
   signals[SIGNAL_RESULTS_CHANGED] = g_signal_new ("results-changed", G_TYPE_FROM_CLASS (klass),
                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                   G_TYPE_NONE, 1, G_TYPE_UINT);
+  /* ::params-changed (guint step): the parameters of a step were restored by undo/redo. */
+  signals[SIGNAL_PARAMS_CHANGED] = g_signal_new ("params-changed", G_TYPE_FROM_CLASS (klass),
+                                                 G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                 G_TYPE_NONE, 1, G_TYPE_UINT);
 }
 
 static void
@@ -522,6 +550,8 @@ kiln_document_open_finish (KilnDocument  *self,
   ((TimePoint *) g_ptr_array_index (self->time_points, 0))->stack = g_steal_pointer (&d->stack);
   time_point_adopt_results (g_ptr_array_index (self->time_points, 0), d->results);
   self->modified = FALSE;
+  g_queue_clear_full (&self->undo, param_change_free);
+  g_queue_clear_full (&self->redo, param_change_free);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TIME_POINTS]);
@@ -1165,17 +1195,123 @@ kiln_document_set_labels (KilnDocument    *self,
   results_changed (self, index);
 }
 
+static gboolean
+step_params_equal (JsonObject *a,
+                   JsonObject *b)
+{
+  if (a == NULL || b == NULL)
+    return a == b;
+  return json_object_equal (a, b);
+}
+
+static JsonObject *
+step_params_copy (JsonObject *o)
+{
+  g_autoptr(JsonNode) n = NULL;
+  g_autoptr(JsonNode) copy = NULL;
+
+  if (o == NULL)
+    return NULL;
+  n = json_node_init_object (json_node_alloc (), o);
+  copy = json_node_copy (n);
+  return json_object_ref (json_node_get_object (copy));
+}
+
+static void
+put_step_params (KilnDocument *self,
+                 KilnStep      step,
+                 JsonObject   *params)
+{
+  if (params != NULL)
+    kiln_experiment_set_step (self->experiment, step_names[step], params);
+  else if (json_object_has_member (self->experiment->steps, step_names[step]))
+    json_object_remove_member (self->experiment->steps, step_names[step]);
+  self->modified = TRUE;
+}
+
 void
 kiln_document_set_step_params (KilnDocument *self,
                                KilnStep      step,
                                JsonObject   *params)
 {
+  JsonObject *before;
+  ParamChange *top;
+  gint64 now = g_get_monotonic_time ();
+
   g_return_if_fail (KILN_IS_DOCUMENT (self));
   g_return_if_fail (step < KILN_N_STEPS);
   if (self->experiment == NULL || params == NULL)
     return;
-  kiln_experiment_set_step (self->experiment, step_names[step], params);
-  self->modified = TRUE;
+  before = kiln_experiment_get_step (self->experiment, step_names[step]);
+  if (step_params_equal (before, params))
+    return;
+  top = g_queue_peek_head (&self->undo);
+  if (top != NULL && top->step == step && now - self->last_change_us < 600 * 1000)
+    {
+      /* the same control still moving: extend the last undo step */
+      g_clear_pointer (&top->after, json_object_unref);
+      top->after = step_params_copy (params);
+    }
+  else
+    {
+      ParamChange *c = g_new0 (ParamChange, 1);
+      c->step = step;
+      c->before = step_params_copy (before);
+      c->after = step_params_copy (params);
+      g_queue_push_head (&self->undo, c);
+      while (self->undo.length > 200)
+        param_change_free (g_queue_pop_tail (&self->undo));
+    }
+  g_queue_clear_full (&self->redo, param_change_free);
+  self->last_change_us = now;
+  put_step_params (self, step, params);
+}
+
+gboolean
+kiln_document_can_undo (KilnDocument *self)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  return self->undo.length > 0;
+}
+
+gboolean
+kiln_document_can_redo (KilnDocument *self)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  return self->redo.length > 0;
+}
+
+static gboolean
+undo_redo (KilnDocument *self,
+           GQueue       *from,
+           GQueue       *to,
+           gboolean      undo)
+{
+  ParamChange *c = g_queue_pop_head (from);
+  g_autoptr(JsonObject) value = NULL;
+
+  if (c == NULL || self->experiment == NULL)
+    return FALSE;
+  value = step_params_copy (undo ? c->before : c->after);
+  put_step_params (self, c->step, value);
+  g_queue_push_head (to, c);
+  self->last_change_us = 0;   /* the next change is a new undo step */
+  g_signal_emit (self, signals[SIGNAL_PARAMS_CHANGED], 0, (guint) c->step);
+  return TRUE;
+}
+
+gboolean
+kiln_document_undo (KilnDocument *self)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  return undo_redo (self, &self->undo, &self->redo, TRUE);
+}
+
+gboolean
+kiln_document_redo (KilnDocument *self)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  return undo_redo (self, &self->redo, &self->undo, FALSE);
 }
 
 JsonObject *

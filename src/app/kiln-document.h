@@ -165,6 +165,13 @@ void            kiln_document_set_step_params      (KilnDocument  *self,
                                                     JsonObject    *params);
 JsonObject     *kiln_document_get_step_params      (KilnDocument  *self,
                                                     KilnStep       step);
+/* Undo/redo of parameter changes (kiln_document_set_step_params). Changes of the same step
+ * within 0.6 s are one undo step (a slider drag). Undo/redo emit "params-changed" (KilnStep as
+ * guint) so that panels reload their controls from kiln_document_get_step_params(). */
+gboolean        kiln_document_can_undo             (KilnDocument  *self);
+gboolean        kiln_document_can_redo             (KilnDocument  *self);
+gboolean        kiln_document_undo                 (KilnDocument  *self);
+gboolean        kiln_document_redo                 (KilnDocument  *self);
 /* TRUE when results or parameters changed since opening / the last save. */
 gboolean        kiln_document_get_modified         (KilnDocument  *self);
 /* Save the results as MRC/.xf files under DIR/results/<time point>/ and the parameters and

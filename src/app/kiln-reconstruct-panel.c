@@ -26,6 +26,7 @@ struct _KilnReconstructPanel
   KilnReconResult  result;
   gboolean         preview_fitted;
   guint            run;           /* id of the current run; iteration messages carry it */
+  gboolean         loading;       /* controls set from the document */
 
   /* template children */
   GtkWidget       *box;
@@ -62,7 +63,7 @@ record_params (KilnReconstructPanel *self)
   g_autoptr(JsonObject) o = json_object_new ();
   KilnReconstructPanelParams p;
 
-  if (self->document == NULL)
+  if (self->document == NULL || self->loading)
     return;
   kiln_reconstruct_panel_get_params (self, &p);
   json_object_set_string_member (o, "method", kiln_recon_method_to_string (p.method));
@@ -406,6 +407,7 @@ kiln_reconstruct_panel_class_init (KilnReconstructPanelClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_params_changed);
   gtk_widget_class_install_action (widget_class, "reconstruct.run", NULL, run_action);
   gtk_widget_class_install_action (widget_class, "reconstruct.stop", NULL, stop_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "reconstruct.run", NULL);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -425,6 +427,35 @@ kiln_reconstruct_panel_new (void)
   return g_object_new (KILN_TYPE_RECONSTRUCT_PANEL, NULL);
 }
 
+static void
+load_params (KilnReconstructPanel *self)
+{
+  JsonObject *o = kiln_document_get_step_params (self->document, KILN_STEP_RECONSTRUCT);
+  KilnReconstructPanelParams p = { KILN_RECON_SIRT, 50, 1, 1, 1.0, 64 };
+
+  if (o != NULL)
+    {
+      kiln_recon_method_from_string (json_object_get_string_member_with_default (o, "method", "sirt"), &p.method);
+      p.iterations = json_object_get_int_member_with_default (o, "iterations", p.iterations);
+      p.data_passes = json_object_get_int_member_with_default (o, "application_times_a", p.data_passes);
+      p.tv_steps = json_object_get_int_member_with_default (o, "application_times_b", p.tv_steps);
+      p.sensitivity = json_object_get_double_member_with_default (o, "sensitivity", p.sensitivity);
+      p.thickness = json_object_get_int_member_with_default (o, "thickness_px", p.thickness);
+    }
+  self->loading = TRUE;
+  kiln_reconstruct_panel_set_params (self, &p);
+  self->loading = FALSE;
+}
+
+static void
+on_step_params_changed (KilnDocument         *document,
+                        guint                 step,
+                        KilnReconstructPanel *self)
+{
+  if (step == KILN_STEP_RECONSTRUCT)
+    load_params (self);
+}
+
 void
 kiln_reconstruct_panel_set_document (KilnReconstructPanel *self,
                                      KilnDocument         *document)
@@ -436,20 +467,9 @@ kiln_reconstruct_panel_set_document (KilnReconstructPanel *self,
   self->time_point = 0;
   if (document != NULL)
     {
-      JsonObject *o = kiln_document_get_step_params (document, KILN_STEP_RECONSTRUCT);
       g_signal_connect (document, "results-changed", G_CALLBACK (on_results_changed), self);
-      if (o != NULL)
-        {
-          KilnReconstructPanelParams p;
-          kiln_reconstruct_panel_get_params (self, &p);
-          kiln_recon_method_from_string (json_object_get_string_member_with_default (o, "method", "sirt"), &p.method);
-          p.iterations = json_object_get_int_member_with_default (o, "iterations", p.iterations);
-          p.data_passes = json_object_get_int_member_with_default (o, "application_times_a", p.data_passes);
-          p.tv_steps = json_object_get_int_member_with_default (o, "application_times_b", p.tv_steps);
-          p.sensitivity = json_object_get_double_member_with_default (o, "sensitivity", p.sensitivity);
-          p.thickness = json_object_get_int_member_with_default (o, "thickness_px", p.thickness);
-          kiln_reconstruct_panel_set_params (self, &p);
-        }
+      g_signal_connect (document, "params-changed", G_CALLBACK (on_step_params_changed), self);
+      load_params (self);
     }
   update_sensitivity (self);
   show_volume (self);

@@ -415,6 +415,39 @@ kiln_segment_panel_new (void)
   return g_object_new (KILN_TYPE_SEGMENT_PANEL, NULL);
 }
 
+static void
+load_params (KilnSegmentPanel *self)
+{
+  JsonObject *o = kiln_document_get_step_params (self->document, KILN_STEP_SEGMENT);
+  KilnSegmentParams p;
+
+  kiln_segment_params_init (&p);
+  p.threshold = gtk_adjustment_get_value (self->threshold_adjustment);
+  if (o != NULL)
+    {
+      p.otsu = json_object_get_boolean_member_with_default (o, "otsu", TRUE);
+      p.threshold = json_object_get_double_member_with_default (o, "threshold", p.threshold);
+      p.erode = json_object_get_int_member_with_default (o, "erode_voxels", 0);
+      p.dilate = json_object_get_int_member_with_default (o, "dilate_voxels", 0);
+      p.split = json_object_get_boolean_member_with_default (o, "split", TRUE);
+    }
+  self->updating = TRUE;
+  kiln_segment_panel_set_params (self, &p);
+  self->updating = FALSE;
+}
+
+static void
+on_step_params_changed (KilnDocument     *document,
+                        guint             step,
+                        KilnSegmentPanel *self)
+{
+  if (step != KILN_STEP_SEGMENT)
+    return;
+  load_params (self);
+  if (volume (self) != NULL)
+    schedule_segment (self);
+}
+
 void
 kiln_segment_panel_set_document (KilnSegmentPanel *self,
                                  KilnDocument     *document)
@@ -426,21 +459,9 @@ kiln_segment_panel_set_document (KilnSegmentPanel *self,
   self->time_point = 0;
   if (document != NULL)
     {
-      JsonObject *o = kiln_document_get_step_params (document, KILN_STEP_SEGMENT);
       g_signal_connect (document, "results-changed", G_CALLBACK (on_results_changed), self);
-      if (o != NULL)
-        {
-          KilnSegmentParams p;
-          kiln_segment_panel_get_params (self, &p);
-          p.otsu = json_object_get_boolean_member_with_default (o, "otsu", TRUE);
-          p.threshold = json_object_get_double_member_with_default (o, "threshold", p.threshold);
-          p.erode = json_object_get_int_member_with_default (o, "erode_voxels", 0);
-          p.dilate = json_object_get_int_member_with_default (o, "dilate_voxels", 0);
-          p.split = json_object_get_boolean_member_with_default (o, "split", TRUE);
-          self->updating = TRUE;
-          kiln_segment_panel_set_params (self, &p);
-          self->updating = FALSE;
-        }
+      g_signal_connect (document, "params-changed", G_CALLBACK (on_step_params_changed), self);
+      load_params (self);
     }
   refresh (self);
 }

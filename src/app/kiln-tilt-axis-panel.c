@@ -399,6 +399,22 @@ copy_action (GtkWidget  *widget,
 /* ---- GObject ------------------------------------------------------------------------------- */
 
 static void
+on_step_params_changed (KilnDocument      *document,
+                        guint              step,
+                        KilnTiltAxisPanel *self)
+{
+  JsonObject *o;
+
+  if (step != KILN_STEP_TILT_AXIS)
+    return;
+  o = kiln_document_get_step_params (document, KILN_STEP_TILT_AXIS);
+  self->updating = TRUE;
+  gtk_drop_down_set_selected (self->filter_dropdown,
+                              o && g_strcmp0 (json_object_get_string_member_with_default (o, "preview", ""), "weighted") == 0);
+  self->updating = FALSE;
+}
+
+static void
 on_results_changed (KilnDocument      *document,
                     guint              index,
                     KilnTiltAxisPanel *self)
@@ -457,6 +473,7 @@ kiln_tilt_axis_panel_class_init (KilnTiltAxisPanelClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_filter_changed);
   gtk_widget_class_install_action (widget_class, "tilt-axis.suggest", NULL, suggest_action);
   gtk_widget_class_install_action (widget_class, "tilt-axis.copy", NULL, copy_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "tilt-axis.suggest", NULL);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -485,6 +502,7 @@ kiln_tilt_axis_panel_set_document (KilnTiltAxisPanel *self,
     {
       JsonObject *o = kiln_document_get_step_params (document, KILN_STEP_TILT_AXIS);
       g_signal_connect (document, "results-changed", G_CALLBACK (on_results_changed), self);
+      g_signal_connect (document, "params-changed", G_CALLBACK (on_step_params_changed), self);
       self->updating = TRUE;
       gtk_drop_down_set_selected (self->filter_dropdown,
                                   o && g_strcmp0 (json_object_get_string_member_with_default (o, "preview", ""), "weighted") == 0);
