@@ -30,8 +30,13 @@ preview_cost (GtkWidget *panel,
   double a, s, cost = 0;
   const float *p;
 
+  gint64 t0 = g_get_monotonic_time ();
+
   kiln_tilt_axis_panel_set_axis (KILN_TILT_AXIS_PANEL (panel), angle, shift);
   app_test_wait (panel_idle, panel, 60);
+  /* reported, not asserted: includes the 40 ms debounce */
+  g_test_message ("back-projection preview ready %.0f ms after the change",
+                  (g_get_monotonic_time () - t0) / 1000.0);
   p = kiln_tilt_axis_panel_get_preview (KILN_TILT_AXIS_PANEL (panel), &w, &t, &a, &s);
   g_assert_nonnull (p);
   g_assert_cmpfloat (a, ==, angle);
