@@ -277,6 +277,18 @@ update_image (KilnTiltAxisPanel *self)
       shift = 0;
     }
   set_controls (self, angle, shift);
+  {
+    /* teaching: the simulator's axis beside Kiln's */
+    KilnExperiment *exp = kiln_document_get_experiment (self->document);
+    if (exp != NULL && exp->simulation != NULL && self->suggestion == NULL &&
+        json_object_has_member (exp->simulation, "axis_angle_deg"))
+      {
+        g_autofree char *info = g_strdup_printf (_("Simulated axis: %.2f°, %.2f px (before alignment)"),
+                                                 json_object_get_double_member (exp->simulation, "axis_angle_deg"),
+                                                 json_object_get_double_member_with_default (exp->simulation, "axis_shift_px", 0));
+        gtk_label_set_label (self->info_label, info);
+      }
+  }
   zero = kiln_image_stack_zero_tilt (stack);
   kiln_image_view_set_image (self->view, kiln_image_stack_tilt_const (stack, zero), stack->width,
                              stack->height, stack->pixel_size_nm);
