@@ -66,6 +66,7 @@ kiln_align_params_init (KilnAlignParams *params)
   params->method = KILN_ALIGN_MI;
   kiln_xcorr_params_init (&params->xcorr);
   kiln_mi_register_params_init (&params->mi);
+  params->mi_stretch = FALSE;
 }
 
 void
@@ -143,6 +144,7 @@ kiln_align_series (const KilnImageStack  *stack,
   g_autofree double *shifts = NULL;
   g_autofree double *peaks = NULL;
   g_autofree double *prior = NULL;
+  g_autofree double *stretch = NULL;
   g_autofree PairResult *pairs = NULL;
   KilnAlignResult *res;
   KilnProgress prog, sub;
@@ -169,8 +171,12 @@ kiln_align_series (const KilnImageStack  *stack,
   z = kiln_image_stack_zero_tilt (stack);
   shifts = g_new0 (double, 2 * (gsize) n);
   peaks = g_new0 (double, n);
+  stretch = g_new0 (double, n);
   for (guint k = 0; k < n; k++)
-    peaks[k] = NAN;
+    {
+      peaks[k] = NAN;
+      stretch[k] = 1.0;
+    }
 
   if (start)
     {
@@ -195,7 +201,7 @@ kiln_align_series (const KilnImageStack  *stack,
     {
       double end = params->method == KILN_ALIGN_MI ? 0.25 : 0.9;
       sub = kiln_progress_sub (&prog, 0.0, end);
-      if (!kiln_xcorr_series (stack, &params->xcorr, prior, shifts, peaks, cancellable,
+      if (!kiln_xcorr_series (stack, &params->xcorr, prior, shifts, peaks, stretch, cancellable,
                               sub_progress, &sub, error))
         return NULL;
       kiln_progress_report (&sub, 1.0, "Cross-correlation done");
@@ -253,6 +259,7 @@ kiln_align_series (const KilnImageStack  *stack,
         {
           guint r = neighbour_of ((guint) k, z);
           PairResult *pr = &pairs[k];
+          KilnMiRegisterParams mp;
           GError *local = NULL;
 
           if (k == z || g_atomic_int_get (&failed) || g_cancellable_is_cancelled (cancellable))
@@ -260,9 +267,13 @@ kiln_align_series (const KilnImageStack  *stack,
           pr->dx = rel[k].dx;
           pr->dy = rel[k].dy;
           pr->rot_deg = params->mi.rotation ? atan2 (rel[k].a21, rel[k].a11) * 180.0 / G_PI : 0.0;
+          /* optionally, the MI compares with the cosine stretch that the coarse stage kept */
+          mp = params->mi;
+          if (params->mi_stretch)
+            kiln_xcorr_stretch_matrix (params->xcorr.axis_angle_deg, stretch[k], mp.stretch);
           if (!kiln_mi_register (kiln_image_stack_tilt_const (stack, r),
                                  kiln_image_stack_tilt_const (stack, (guint) k), w, h,
-                                 &params->mi, &pr->dx, &pr->dy, &pr->rot_deg, &pr->mi,
+                                 &mp, &pr->dx, &pr->dy, &pr->rot_deg, &pr->mi,
                                  &pr->evals, cancellable, &local))
             {
 #pragma omp critical (kiln_align_err)

@@ -38,12 +38,16 @@ const char  *kiln_align_method_to_string   (KilnAlignMethod     method);
  * @method: see #KilnAlignMethod (default MI)
  * @xcorr: the coarse stage (its axis_angle_deg is the tilt axis, default 0°)
  * @mi: the refinement stage (rotation off by default)
+ * @mi_stretch: let the MI stage compare each pair with the cosine stretch the coarse stage kept
+ *   (default off: stretching about the image centre is biased when the content is off the axis,
+ *   which a translation-only match of neighbouring tilts is not, for content centred on the axis)
  */
 typedef struct
 {
   KilnAlignMethod      method;
   KilnXcorrParams      xcorr;
   KilnMiRegisterParams mi;
+  gboolean             mi_stretch;
 } KilnAlignParams;
 
 void         kiln_align_params_init        (KilnAlignParams    *params);

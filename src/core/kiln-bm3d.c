@@ -137,8 +137,10 @@ init_dct (void)
     {
       for (int k = 0; k < B; k++)
         for (int x = 0; x < B; x++)
-          dct_m[k][x] = (float) ((k == 0 ? sqrt (1.0 / B) : sqrt (2.0 / B))
-                                 * cos (G_PI * (2 * x + 1) * k / (2.0 * B)));
+          {
+            dct_m[k][x] = (float) ((k == 0 ? sqrt (1.0 / B) : sqrt (2.0 / B))
+                                   * cos (G_PI * (2 * x + 1) * k / (2.0 * B)));
+          }
       g_once_init_leave (&once, 1);
     }
 }
@@ -625,7 +627,19 @@ typedef struct
   float s_nxt[MAX_GROUP * B2];
   float dist[MAX_GROUP];
   int   px[MAX_GROUP], py[MAX_GROUP];
+  /* matching of a segment of up to SEG references of one row */
+  float   *seg_dist;     /* SEG × n_disp */
+  float   *colsum;       /* SEG·8 + 8 columns */
+  /* lazily filled 2-D DCTs of the blocks a segment's groups use (noisy, and basic in stage 2) */
+  int      cx0, cy0, ccols, crows;
+  float   *cache[2];     /* crows × ccols × 64 */
+  guint8  *cflag[2];     /* crows × ccols */
 } Scratch;
+
+#define SEG 64
+
+
+
 
 /* Reference positions along an axis of length n: 0, step, 2·step, … and n − B. */
 static int *
@@ -639,64 +653,97 @@ ref_positions (int n, int step, int *count)
   return p;
 }
 
-static inline float
-block_ssd_bounded (const float *restrict ref, const float *restrict img, int stride,
-                   float limit)
+/* Block matching, independent of the tiling. For one reference row yr and a segment of
+ * references xr[0..ns), fill sc->seg_dist[i·n_disp + disp] with the per-pixel distance
+ * ssd/64 (0–255 units²) plus the PSD correction, for every displacement
+ * disp = (dy + hs)·(2hs + 1) + dx + hs; +inf where the candidate leaves the image.
+ * Per displacement, the squared differences are summed down each column (8 rows, fixed order)
+ * and then over the 8 columns of each reference (fixed order): every distance is the same
+ * float expression of the same pixels whatever the segment, tile or thread — no running sums
+ * whose start would depend on the tiling. This is what makes the ROI preview exact. */
+static void
+segment_distances (const Stage *st, Scratch *sc, int yr, const int *xr, int ns)
 {
-  float s = 0;
-  for (int r = 0; r < B; r++)
-    {
-      const float *row = img + (gsize) r * stride;
-      float t = 0;
-      for (int c = 0; c < B; c++)
-        {
-          float d = ref[r * B + c] - row[c];
-          t += d * d;
-        }
-      s += t;
-      if (s >= limit)
-        return s;
-    }
-  return s;
-}
-
-/* Block matching around (xr, yr) in img; fills sc->px/py (reference first), returns the
- * group size (a power of two ≤ st->n2). */
-static int
-match (const Stage *st, const float *img, Scratch *sc, int xr, int yr)
-{
-  float ref[B2];
-  int w = st->w, cap = st->n2 - 1, cnt = 0, n;
-  int wx0 = MAX (0, xr - st->hs), wx1 = MIN (w - B, xr + st->hs);
-  int wy0 = MAX (0, yr - st->hs), wy1 = MIN (st->h - B, yr + st->hs);
+  int w = st->w, hs = st->hs, side = 2 * hs + 1, nd = side * side;
+  int x0 = xr[0], x1 = xr[ns - 1] + B;
   int cside = 2 * KILN_BM3D_MAX_HALF_SEARCH + 1;
   const float inv = 1.0f / B2;
+  const float *img = st->stage == 1 ? st->z : st->basic;
+  float *cs = sc->colsum;
 
-  for (int r = 0; r < B; r++)
-    memcpy (ref + r * B, img + (gsize) (yr + r) * w + xr, B * sizeof (float));
-
-  for (int y = wy0; cap > 0 && y <= wy1; y++)
-    for (int x = wx0; x <= wx1; x++)
-      {
-        float corr, bound, d;
-        if (x == xr && y == yr)
-          continue;
-        corr = st->corr[(y - yr + KILN_BM3D_MAX_HALF_SEARCH) * cside
-                        + x - xr + KILN_BM3D_MAX_HALF_SEARCH];
-        bound = cnt == cap ? MIN (st->tau, sc->dist[cnt - 1]) : st->tau;
-        /* d = ssd/64 + corr < bound  ⇔  ssd < (bound − corr)·64 (checked exactly below) */
+  for (int dy = -hs; dy <= hs; dy++)
+    {
+      int y = yr + dy;
+      for (int dx = -hs; dx <= hs; dx++)
         {
-          float lim = (bound - corr) * B2;
-          float ssd;
-          if (lim <= 0)
-            continue;
-          ssd = block_ssd_bounded (ref, img + (gsize) y * w + x, w, lim);
-          d = ssd * inv + corr;
-          if (!(d < bound))
-            continue;
+          int disp = (dy + hs) * side + dx + hs;
+          float corr = st->corr[(dy + KILN_BM3D_MAX_HALF_SEARCH) * cside
+                                + dx + KILN_BM3D_MAX_HALF_SEARCH];
+          int lo, hi;
+
+          if (y < 0 || y > st->h - B)
+            {
+              for (int i = 0; i < ns; i++)
+                sc->seg_dist[(gsize) i * nd + disp] = INFINITY;
+              continue;
+            }
+          /* columns c with c + dx inside the image */
+          lo = MAX (x0, -dx);
+          hi = MIN (x1, w - dx);
+          {
+            const float *a = img + (gsize) yr * w;
+            const float *b = img + (gsize) y * w;
+            for (int x = lo; x < hi; x++)
+              {
+                float d = a[x] - b[x + dx];
+                cs[x - x0] = d * d;
+              }
+          }
+          for (int r = 1; r < B; r++)
+            {
+              const float *a = img + (gsize) (yr + r) * w;
+              const float *b = img + (gsize) (y + r) * w;
+              for (int x = lo; x < hi; x++)
+                {
+                  float d = a[x] - b[x + dx];
+                  cs[x - x0] += d * d;
+                }
+            }
+          for (int i = 0; i < ns; i++)
+            {
+              int xc = xr[i] + dx;
+              if (xc < 0 || xc > w - B)
+                sc->seg_dist[(gsize) i * nd + disp] = INFINITY;
+              else
+                {
+                  const float *c = cs + (xr[i] - x0);
+                  float ssd = ((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]));
+                  sc->seg_dist[(gsize) i * nd + disp] = ssd * inv + corr;
+                }
+            }
         }
+    }
+}
+
+/* Select the group of reference (xr, yr) from its distances: the reference first, then up to
+ * n2 − 1 candidates with d < tau in increasing d (ties: raster order of the window); returns
+ * the group size rounded down to a power of two. */
+static int
+select_group (const Stage *st, Scratch *sc, const float *dist, int xr, int yr)
+{
+  int hs = st->hs, side = 2 * hs + 1, cap = st->n2 - 1, cnt = 0, n;
+  float bound = st->tau;
+
+  for (int dy = -hs; cap > 0 && dy <= hs; dy++)
+    {
+      const float *drow = dist + (dy + hs) * side + hs;
+      for (int dx = -hs; dx <= hs; dx++)
         {
-          int pos = cnt < cap ? cnt : cap - 1;
+          float d = drow[dx];
+          int pos;
+          if (!(d < bound) || (dx == 0 && dy == 0))
+            continue;
+          pos = cnt < cap ? cnt : cap - 1;
           while (pos > 0 && sc->dist[pos - 1] > d)
             {
               sc->dist[pos] = sc->dist[pos - 1];
@@ -705,12 +752,14 @@ match (const Stage *st, const float *img, Scratch *sc, int xr, int yr)
               pos--;
             }
           sc->dist[pos] = d;
-          sc->px[pos + 1] = x;
-          sc->py[pos + 1] = y;
+          sc->px[pos + 1] = xr + dx;
+          sc->py[pos + 1] = yr + dy;
           if (cnt < cap)
             cnt++;
+          if (cnt == cap)
+            bound = MIN (st->tau, sc->dist[cnt - 1]);
         }
-      }
+    }
   sc->px[0] = xr;
   sc->py[0] = yr;
   n = 1;
@@ -832,23 +881,25 @@ load_block (const float *img, int w, int x, int y, float *blk)
 
 /* Process one reference block; aggregate into the band (rows [by0, …), columns [bx0, …)). */
 static void
-process_ref (const Stage *st, Scratch *sc, int xr, int yr,
+process_ref (const Stage *st, Scratch *sc, int n,
              float *bnum, float *bden, int bx0, int by0, int bw)
 {
-  int n;
   float blk[B2], weight;
   double wsum = 0;
 
-  n = match (st, st->stage == 1 ? st->z : st->basic, sc, xr, yr);
-
   for (int j = 0; j < n; j++)
     {
-      load_block (st->z, st->w, sc->px[j], sc->py[j], blk);
-      dct2 (blk, sc->coef + j * B2);
-      if (st->stage == 2)
+      gsize ci = (gsize) (sc->py[j] - sc->cy0) * sc->ccols + (sc->px[j] - sc->cx0);
+      for (int im = 0; im < st->stage; im++)
         {
-          load_block (st->basic, st->w, sc->px[j], sc->py[j], blk);
-          dct2 (blk, sc->pilot + j * B2);
+          float *c = sc->cache[im] + ci * B2;
+          if (!sc->cflag[im][ci])
+            {
+              load_block (im == 0 ? st->z : st->basic, st->w, sc->px[j], sc->py[j], blk);
+              dct2 (blk, c);
+              sc->cflag[im][ci] = 1;
+            }
+          memcpy ((im == 0 ? sc->coef : sc->pilot) + j * B2, c, B2 * sizeof (float));
         }
     }
   haar_fwd (sc->coef, n, sc->tmp);
@@ -995,7 +1046,18 @@ run_stage (const Stage      *st,
 
 #pragma omp parallel
       {
+        int side = 2 * st->hs + 1;
         Scratch *sc = g_new (Scratch, 1);
+        sc->seg_dist = g_new (float, (gsize) SEG * side * side);
+        sc->colsum = g_new (float, SEG * B + B);
+        sc->crows = 2 * st->hs + 1;
+        sc->ccols = (SEG - 1) * st->step + 1 + 2 * st->hs;
+        for (int im = 0; im < 2; im++)
+          {
+            sc->cache[im] = im < st->stage
+                            ? g_new (float, (gsize) sc->crows * sc->ccols * B2) : NULL;
+            sc->cflag[im] = g_new0 (guint8, (gsize) sc->crows * sc->ccols);
+          }
 #pragma omp for schedule(dynamic, 1)
         for (int ci = c0; ci < c1; ci++)
           {
@@ -1004,8 +1066,29 @@ run_stage (const Stage      *st,
             float *bnum = bands + (gsize) (ci - c0) * 2 * band_sz;
             float *bden = bnum + band_sz;
             memset (bnum, 0, 2 * band_sz * sizeof (float));
-            for (int xi = rx0; xi < rx1; xi++)
-              process_ref (st, sc, xr_all[xi], yr, bnum, bden, bx0, by0, bw);
+            for (int s0 = rx0; s0 < rx1; s0 += SEG)
+              {
+                int ns = MIN (SEG, rx1 - s0);
+                segment_distances (st, sc, yr, xr_all + s0, ns);
+                /* block positions the segment's groups can use */
+                sc->cx0 = xr_all[s0] - st->hs;
+                sc->cy0 = yr - st->hs;
+                for (int im = 0; im < st->stage; im++)
+                  memset (sc->cflag[im], 0, (gsize) sc->crows * sc->ccols);
+                for (int i = 0; i < ns; i++)
+                  {
+                    int n = select_group (st, sc, sc->seg_dist + (gsize) i * side * side,
+                                          xr_all[s0 + i], yr);
+                    process_ref (st, sc, n, bnum, bden, bx0, by0, bw);
+                  }
+              }
+          }
+        g_free (sc->seg_dist);
+        g_free (sc->colsum);
+        for (int im = 0; im < 2; im++)
+          {
+            g_free (sc->cache[im]);
+            g_free (sc->cflag[im]);
           }
         g_free (sc);
       }

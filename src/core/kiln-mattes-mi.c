@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kiln-alloc.h"
@@ -57,6 +58,9 @@ kiln_mi_register_params_init (KilnMiRegisterParams *params)
   params->levels = 3;
   params->rotation = FALSE;
   params->max_rotation_deg = 5.0;
+  params->max_shift_px = 3.0;
+  params->stretch[0] = params->stretch[3] = 1.0;
+  params->stretch[1] = params->stretch[2] = 0.0;
 }
 
 void
@@ -68,6 +72,14 @@ kiln_mattes_mi_free (KilnMattesMI *mi)
   kiln_free (mi->sy);
   kiln_free (mi->fbin);
   g_free (mi);
+}
+
+static int
+cmp_u64 (const void *a,
+         const void *b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+  return (x > y) - (x < y);
 }
 
 KilnMattesMI *
@@ -123,11 +135,17 @@ kiln_mattes_mi_new (const float             *fixed,
   rng = g_rand_new_with_seed (params->seed);
   {
     g_autofree float *fv = g_new (float, mi->n);
+    g_autofree guint64 *idx = g_new (guint64, mi->n);
     double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
 
+    /* the sample set, in raster order (memory locality in the moving image) */
+    for (guint i = 0; i < mi->n; i++)
+      idx[i] = all ? i : MIN ((guint64) (g_rand_double (rng) * n_interior), n_interior - 1);
+    if (!all)
+      qsort (idx, mi->n, sizeof (guint64), cmp_u64);
     for (guint i = 0; i < mi->n; i++)
       {
-        gsize j = all ? i : (gsize) g_rand_int_range (rng, 0, (gint32) n_interior);
+        gsize j = idx[i];
         /* jittered off the pixel grid, so that the smoothing of the moving image's
          * interpolation is the same on average at every sub-pixel shift (no grid bias) */
         double x = margin + (double) (j % iw) + g_rand_double_range (rng, -0.5, 0.5);
@@ -342,6 +360,10 @@ typedef struct
   gboolean      rotation;
   double        rot_scale;    /* parameter units per radian */
   double        max_rot_rad;
+  double        x0, y0;       /* the start (level pixels) */
+  double        max_shift;    /* ≤ 0: unlimited */
+  KilnXf        stretch;
+  gboolean      has_stretch;
 } Objective;
 
 static void
@@ -352,6 +374,11 @@ params_to_xf (const Objective *o,
   double th = o->rotation ? p[2] / o->rot_scale : 0.0;
 
   kiln_xf_rotation (xf, th * 180.0 / G_PI, p[0], p[1]);
+  if (o->has_stretch)
+    {
+      KilnXf x = *xf;
+      kiln_xf_compose (&o->stretch, &x, xf);
+    }
 }
 
 static double
@@ -362,6 +389,8 @@ objective (const double *p,
   KilnXf xf;
 
   if (o->rotation && fabs (p[2] / o->rot_scale) > o->max_rot_rad)
+    return -1e30;
+  if (o->max_shift > 0 && hypot (p[0] - o->x0, p[1] - o->y0) > o->max_shift)
     return -1e30;
   params_to_xf (o, p, &xf);
   return kiln_mattes_mi_eval (o->mi, &xf);
@@ -407,6 +436,7 @@ kiln_mi_register (const float                *fixed,
   float *owned[8] = { NULL };
   guint wl[4] = { w, 0, 0, 0 }, hl[4] = { h, 0, 0, 0 };
   guint levels = CLAMP (params->levels, 1, 4), n_owned = 0, evals_total = 0;
+  double x_start = *dx, y_start = *dy;
   double tx = *dx, ty = *dy, th = rotation_deg ? *rotation_deg * G_PI / 180.0 : 0.0;
   double best = 0.0, radius = params->optimizer.initial_radius;
   gboolean ok = FALSE;
@@ -453,6 +483,16 @@ kiln_mi_register (const float                *fixed,
       o.rotation = params->rotation;
       o.rot_scale = (wl[l] + hl[l]) / 4.0;   /* displacement (px) at half the size */
       o.max_rot_rad = params->max_rotation_deg * G_PI / 180.0;
+      o.x0 = x_start * scale;
+      o.y0 = y_start * scale;
+      o.max_shift = params->max_shift_px * scale;
+      o.stretch.a11 = params->stretch[0];
+      o.stretch.a12 = params->stretch[1];
+      o.stretch.a21 = params->stretch[2];
+      o.stretch.a22 = params->stretch[3];
+      o.stretch.dx = o.stretch.dy = 0.0;
+      o.has_stretch = params->stretch[0] != 1.0 || params->stretch[1] != 0.0 ||
+                      params->stretch[2] != 0.0 || params->stretch[3] != 1.0;
       p[0] = tx * scale;
       p[1] = ty * scale;
       p[2] = th * o.rot_scale;

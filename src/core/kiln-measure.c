@@ -507,11 +507,55 @@ kiln_measure_sensitivity_labels (const KilnLabelVolume  *labels,
                                  GCancellable           *cancellable,
                                  GError                **error)
 {
+  g_autoptr(KilnLabelVolume) crop = NULL;
+  guint lo[3] = { G_MAXUINT, G_MAXUINT, G_MAXUINT }, hi[3] = { 0, 0, 0 };
+  guint dims[3] = { labels->nx, labels->ny, labels->nz };
+  gboolean any = FALSE;
+
+  /* the ±1-voxel morphology changes A and B only within one voxel of them: work on their box
+   * plus a margin of 2 (other labels inside it are kept, so the union is eroded as a whole) */
+  for (guint z = 0; z < labels->nz; z++)
+    for (guint y = 0; y < labels->ny; y++)
+      {
+        const guint32 *row = labels->data + ((gsize) z * labels->ny + y) * labels->nx;
+        for (guint x = 0; x < labels->nx; x++)
+          if (row[x] == out->a || row[x] == out->b)
+            {
+              guint c[3] = { x, y, z };
+              any = TRUE;
+              for (int k = 0; k < 3; k++)
+                {
+                  lo[k] = MIN (lo[k], c[k]);
+                  hi[k] = MAX (hi[k], c[k]);
+                }
+            }
+      }
+  if (!any)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "Particles %u and %u are not in the label volume", out->a, out->b);
+      return FALSE;
+    }
+  for (int k = 0; k < 3; k++)
+    {
+      lo[k] = lo[k] >= 2 ? lo[k] - 2 : 0;
+      hi[k] = MIN (hi[k] + 2, dims[k] - 1);
+    }
+  crop = kiln_label_volume_new (hi[0] - lo[0] + 1, hi[1] - lo[1] + 1, hi[2] - lo[2] + 1, error);
+  if (crop == NULL)
+    return FALSE;
+  crop->voxel_size_nm = labels->voxel_size_nm;
+  for (guint z = 0; z < crop->nz; z++)
+    for (guint y = 0; y < crop->ny; y++)
+      memcpy (crop->data + ((gsize) z * crop->ny + y) * crop->nx,
+              labels->data + (((gsize) (z + lo[2]) * labels->ny + y + lo[1]) * labels->nx + lo[0]),
+              crop->nx * sizeof (guint32));
+
   for (int k = 0; k < KILN_MEASURE_N_VALUES; k++)
     out->error[k] = 0;
   for (int variant = 0; variant < 2; variant++)
     {
-      g_autoptr(KilnLabelVolume) copy = kiln_label_volume_copy (labels, error);
+      g_autoptr(KilnLabelVolume) copy = kiln_label_volume_copy (crop, error);
       KilnPairMeasure m;
       gboolean ok;
 

@@ -11,6 +11,128 @@
 #include "kiln-error.h"
 #include "kiln-morphology.h"
 
+/* Radii up to this use the bit-parallel path, larger ones the distance transform. */
+#define BITS_MAX_RADIUS 4
+
+static inline guint64
+word_at (const guint64 *row,
+         gssize         j,
+         guint          W,
+         guint64        fill)
+{
+  return (j < 0 || j >= (gssize) W) ? fill : row[j];
+}
+
+/* Bit-parallel ball erosion/dilation: rows packed 64 voxels a word; E_w(row) = the row eroded
+ * (dilated) along x by the segment [−w, w]; the ball is the union over (dy, dz) with
+ * dy² + dz² ≤ r² of segments of half-length ⌊√(r² − dy² − dz²)⌋, so the result row is the
+ * AND (OR) of E_w of the rows at (y + dy, z + dz).  Outside the volume: no constraint (erosion
+ * fills with set bits, dilation with unset ones), as the distance-transform path. */
+static gboolean
+morph_bits (guint8        *mask,
+            guint          nx,
+            guint          ny,
+            guint          nz,
+            guint          r,
+            gboolean       erode,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  guint W = (nx + 63) / 64;
+  gsize rows = (gsize) ny * nz, row_words = W;
+  guint64 fill = erode ? ~G_GUINT64_CONSTANT (0) : 0;
+  guint64 *E;
+  int offs[4 * (BITS_MAX_RADIUS + 1) * (BITS_MAX_RADIUS + 1)][3];
+  int n_offs = 0, ri = (int) r;
+
+  E = kiln_alloc ((gsize) (r + 1) * rows * row_words, sizeof (guint64), FALSE,
+                  "bit planes for erosion/dilation", error);
+  if (E == NULL)
+    return FALSE;
+#define EW(w, row) (E + ((gsize) (w) * rows + (row)) * row_words)
+#pragma omp parallel for schedule(static)
+  for (gssize row = 0; row < (gssize) rows; row++)
+    {
+      const guint8 *m = mask + (gsize) row * nx;
+      guint64 *e0 = EW (0, row);
+
+      for (guint j = 0; j < W; j++)
+        {
+          guint64 word = 0;
+          for (guint b = 0; b < 64; b++)
+            {
+              guint x = j * 64 + b;
+              guint64 bit = x < nx ? (m[x] != 0) : (fill & 1);
+              word |= bit << b;
+            }
+          e0[j] = word;
+        }
+      for (guint w = 1; w <= r; w++)
+        {
+          const guint64 *prev = EW (w - 1, row);
+          guint64 *cur = EW (w, row);
+          for (guint j = 0; j < W; j++)
+            {
+              /* row(x + w) and row(x − w) */
+              guint64 plus = (e0[j] >> w) | (word_at (e0, j + 1, W, fill) << (64 - w));
+              guint64 minus = (e0[j] << w) | (word_at (e0, (gssize) j - 1, W, fill) >> (64 - w));
+              cur[j] = erode ? (prev[j] & plus & minus) : (prev[j] | plus | minus);
+            }
+        }
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      kiln_free (E);
+      return FALSE;
+    }
+  for (int dz = -ri; dz <= ri; dz++)
+    for (int dy = -ri; dy <= ri; dy++)
+      if (dy * dy + dz * dz <= ri * ri)
+        {
+          int w = 0;
+          while ((w + 1) * (w + 1) + dy * dy + dz * dz <= ri * ri)
+            w++;
+          offs[n_offs][0] = dy;
+          offs[n_offs][1] = dz;
+          offs[n_offs][2] = w;
+          n_offs++;
+        }
+#pragma omp parallel
+  {
+    guint64 *acc = g_new (guint64, W);
+
+#pragma omp for schedule(static)
+    for (gssize row = 0; row < (gssize) rows; row++)
+      {
+        int y = (int) (row % ny), z = (int) (row / ny);
+        guint8 *m = mask + (gsize) row * nx;
+
+        for (guint j = 0; j < W; j++)
+          acc[j] = fill;
+        for (int o = 0; o < n_offs; o++)
+          {
+            int yy = y + offs[o][0], zz = z + offs[o][1];
+            const guint64 *src;
+            if (yy < 0 || zz < 0 || yy >= (int) ny || zz >= (int) nz)
+              continue;
+            src = EW (offs[o][2], (gsize) zz * ny + yy);
+            if (erode)
+              for (guint j = 0; j < W; j++)
+                acc[j] &= src[j];
+            else
+              for (guint j = 0; j < W; j++)
+                acc[j] |= src[j];
+          }
+        for (guint x = 0; x < nx; x++)
+          m[x] = (acc[x / 64] >> (x % 64)) & 1;
+      }
+    g_free (acc);
+  }
+#undef EW
+  kiln_free (E);
+  return TRUE;
+}
+
 static gboolean
 morph (guint8        *mask,
        guint          nx,
@@ -27,6 +149,8 @@ morph (guint8        *mask,
 
   if (radius == 0)
     return !g_cancellable_set_error_if_cancelled (cancellable, error);
+  if (radius <= BITS_MAX_RADIUS)
+    return morph_bits (mask, nx, ny, nz, radius, erode, cancellable, error);
   if (!kiln_size_mul (&n, nx, ny, nz, 1))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_NO_MEMORY, "Volume too large");

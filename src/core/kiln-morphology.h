@@ -1,7 +1,8 @@
 /* kiln-morphology.h — binary erosion and dilation with a spherical structuring element
  *
- * The ball of radius r is the set of integer offsets v with |v|² ≤ r².  Both operations are
- * computed exactly from one Euclidean distance transform (kiln-edt.h), O(N) whatever r:
+ * The ball of radius r is the set of integer offsets v with |v|² ≤ r².  Radii ≤ 4 use a
+ * bit-parallel decomposition of the ball into x segments (64 voxels per machine word); larger
+ * radii are computed exactly from one Euclidean distance transform (kiln-edt.h), O(N) whatever r:
  *   erosion:  x stays set   ⇔ squared distance to the nearest unset voxel  > r²
  *   dilation: x becomes set ⇔ squared distance to the nearest set voxel   ≤ r²
  * Outside the volume counts as neither (no unset sites there: objects touching the border are

@@ -93,6 +93,7 @@ typedef struct
   double rmax;      /* bounding cylinder radius */
   double slope;     /* Lipschitz constant of the profile */
   guint32 a, b;
+  const KilnPhantomParticle *pa, *pb;
 } NeckGeom;
 
 static inline double
@@ -156,6 +157,8 @@ neck_geom (const KilnPhantom     *ph,
   g->slope = MAX (2 * (g->Ra - g->rn) / g->t0, 2 * (g->Rb - g->rn) / (g->d - g->t0));
   g->a = n->a;
   g->b = n->b;
+  g->pa = pa;
+  g->pb = pb;
 }
 
 /* Largest distance from the axis point of the ellipsoid's section by the plane ⟂ e at q. */
@@ -696,49 +699,86 @@ neck_intervals (const NeckGeom *g,
   if (!(hi > lo))
     return 0;
 
+  /* Only the parts of [lo, hi] outside the two particles matter (the union hides the rest):
+   * sample those gaps, refining each inside/outside change by bisection. */
+  Interval gaps[3];
+  guint ngaps = 0;
+  {
+    Interval cut[2];
+    guint nc = 0;
+    double s0, s1;
+    if (ellipsoid_chord (g->pa, o, dir, &s0, &s1))
+      cut[nc++] = (Interval) { s0, s1 };
+    if (ellipsoid_chord (g->pb, o, dir, &s0, &s1))
+      cut[nc++] = (Interval) { s0, s1 };
+    if (nc == 2 && cut[1].s0 < cut[0].s0)
+      {
+        Interval tmp = cut[0];
+        cut[0] = cut[1];
+        cut[1] = tmp;
+      }
+    double cur = lo;
+    for (guint i = 0; i < nc; i++)
+      {
+        if (cut[i].s0 > cur)
+          gaps[ngaps++] = (Interval) { cur, MIN (cut[i].s0, hi) };
+        cur = MAX (cur, cut[i].s1);
+        if (cur >= hi)
+          break;
+      }
+    if (cur < hi)
+      gaps[ngaps++] = (Interval) { cur, hi };
+  }
+
   double step = MAX (0.05, MIN (0.5, g->rn * 0.25));
-  int ns = (int) ceil ((hi - lo) / step);
-  ns = MAX (ns, 2);
-  double h = (hi - lo) / ns;
   guint n = 0;
   double p[3];
-  gboolean prev = FALSE;
-  double start = lo;
-  for (int k = 0; k <= ns; k++)
+  for (guint gi = 0; gi < ngaps; gi++)
     {
-      double s = lo + k * h;
-      for (int i = 0; i < 3; i++)
-        p[i] = o[i] + s * dir[i];
-      gboolean in = neck_inside (g, p);
-      if (in != prev)
+      double glo = gaps[gi].s0, ghi = gaps[gi].s1;
+      if (!(ghi > glo))
+        continue;
+      int ns = (int) ceil ((ghi - glo) / step);
+      ns = MAX (ns, 2);
+      double h = (ghi - glo) / ns;
+      gboolean prev = FALSE;
+      double start = glo;
+      for (int k = 0; k <= ns; k++)
         {
-          double edge;
-          if (k == 0)
-            edge = s;
-          else
+          double s = glo + k * h;
+          for (int i = 0; i < 3; i++)
+            p[i] = o[i] + s * dir[i];
+          gboolean in = neck_inside (g, p);
+          if (in != prev)
             {
-              double a = s - h, b = s;   /* prev at a, in at b */
-              for (int it = 0; it < 24; it++)
+              double edge;
+              if (k == 0)
+                edge = s;
+              else
                 {
-                  double m = 0.5 * (a + b);
-                  for (int i = 0; i < 3; i++)
-                    p[i] = o[i] + m * dir[i];
-                  if (neck_inside (g, p) == prev)
-                    a = m;
-                  else
-                    b = m;
+                  double a = s - h, b = s;   /* prev at a, in at b */
+                  for (int it = 0; it < 24; it++)
+                    {
+                      double m = 0.5 * (a + b);
+                      for (int i = 0; i < 3; i++)
+                        p[i] = o[i] + m * dir[i];
+                      if (neck_inside (g, p) == prev)
+                        a = m;
+                      else
+                        b = m;
+                    }
+                  edge = 0.5 * (a + b);
                 }
-              edge = 0.5 * (a + b);
+              if (in)
+                start = edge;
+              else if (n < max_out)
+                out[n++] = (Interval) { start, edge };
+              prev = in;
             }
-          if (in)
-            start = edge;
-          else if (n < max_out)
-            out[n++] = (Interval) { start, edge };
-          prev = in;
         }
+      if (prev && n < max_out)
+        out[n++] = (Interval) { start, ghi };
     }
-  if (prev && n < max_out)
-    out[n++] = (Interval) { start, hi };
   return n;
 }
 

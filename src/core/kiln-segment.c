@@ -205,7 +205,7 @@ kiln_segment (const KilnVolume         *volume,
   if (params->split)
     {
       sub = kiln_progress_sub (&pr, 0.4, 0.95);
-      labels = kiln_watershed_split (mask, volume->nx, volume->ny, volume->nz, NULL,
+      labels = kiln_watershed_split (mask, volume->nx, volume->ny, volume->nz,
                                      params->split_h, params->connectivity, &n, cancellable,
                                      sub_report, &sub, error);
     }

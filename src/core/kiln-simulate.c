@@ -226,7 +226,8 @@ bytes_per_time_point (const KilnSimParams *p)
   guint64 b = img * n * 4 + img * 4;
   if (p->make_volume)
     b += (guint64) p->size_px * p->size_px * p->depth_px * (sizeof (float) + sizeof (guint32));
-  return b;
+  /* the reference pair keeps all its frames */
+  return MAX (b, img * (p->reference_frames + 4));
 }
 
 #define BAD(...) \
@@ -939,19 +940,39 @@ kiln_sim_time_point_new (const KilnSimParams *params,
     return NULL;
   if (p->scan_noise_variance > 0)
     {
-      g_autofree float *noise = g_new (float, npix);
-      for (guint k = 0; k < n && !failed; k++)
-        {
-          if (!kiln_noise_realize (p->scan_noise, w, h, p->scan_noise_variance,
-                                   stream_seed (p->seed, STREAM_SCAN, tp, k), noise, &first_error))
-            {
-              failed = TRUE;
-              break;
-            }
-          float *tk = s->tilts->data + k * npix;
-          for (gsize i = 0; i < npix; i++)
-            tk[i] += noise[i];
-        }
+      /* one independent, seeded realisation per tilt: the thread that computes it does not
+       * matter */
+#pragma omp parallel
+      {
+        float *noise = g_new (float, npix);
+#pragma omp for schedule(dynamic, 1)
+        for (guint k = 0; k < n; k++)
+          {
+            GError *e = NULL;
+            gboolean bad;
+#pragma omp atomic read
+            bad = failed;
+            if (bad)
+              continue;
+            if (!kiln_noise_realize (p->scan_noise, w, h, p->scan_noise_variance,
+                                     stream_seed (p->seed, STREAM_SCAN, tp, k), noise, &e))
+              {
+#pragma omp critical (kiln_sim_error)
+                {
+                  if (first_error == NULL)
+                    first_error = e;
+                  else
+                    g_error_free (e);
+                  failed = TRUE;
+                }
+                continue;
+              }
+            float *tk = s->tilts->data + k * npix;
+            for (gsize i = 0; i < npix; i++)
+              tk[i] += noise[i];
+          }
+        g_free (noise);
+      }
       if (failed)
         {
           g_propagate_error (error, first_error);
@@ -1015,27 +1036,47 @@ kiln_sim_reference_pair (const KilnSimParams *params,
     mean[i] = (float) (p->detector_offset + cpu * mean[i]);
 
   guint nf = p->reference_frames;
-  double *acc = g_new0 (double, npix);
-  float *r0 = g_new (float, npix);
-  gboolean ok = TRUE;
-  for (guint f = 0; f < nf && ok; f++)
+  float *frames = kiln_alloc ((gsize) nf, npix * sizeof (float), FALSE, "reference frames", error);
+  if (frames == NULL)
+    return FALSE;
+  gboolean failed = FALSE;
+  GError *first_error = NULL;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (guint f = 0; f < nf; f++)
     {
-      if (kiln_check_cancelled (cancellable, error))
+      gboolean bad;
+#pragma omp atomic read
+      bad = failed;
+      if (bad || g_cancellable_is_cancelled (cancellable))
+        continue;
+      GError *e = NULL;
+      if (!noisy_frame (p, mean, frames + (gsize) f * npix, f, STREAM_REF_SHOT, STREAM_REF_SCAN, 0, &e))
         {
-          ok = FALSE;
-          break;
+#pragma omp critical (kiln_sim_error)
+          {
+            if (first_error == NULL)
+              first_error = e;
+            else
+              g_error_free (e);
+            failed = TRUE;
+          }
         }
-      ok = noisy_frame (p, mean, f == 0 ? r0 : tmp, f, STREAM_REF_SHOT, STREAM_REF_SCAN, 0, error);
-      const float *fr = f == 0 ? r0 : tmp;
-      for (gsize i = 0; ok && i < npix; i++)
-        acc[i] += fr[i];
     }
-  if (!ok)
+  if (failed || kiln_check_cancelled (cancellable, error))
     {
-      g_free (acc);
-      g_free (r0);
+      if (failed)
+        g_propagate_error (error, first_error);
+      kiln_free (frames);
       return FALSE;
     }
+  /* fixed summation order: deterministic */
+  double *acc = g_new0 (double, npix);
+  for (guint f = 0; f < nf; f++)
+    for (gsize i = 0; i < npix; i++)
+      acc[i] += frames[(gsize) f * npix + i];
+  float *r0 = g_new (float, npix);
+  memcpy (r0, frames, npix * sizeof (float));
+  kiln_free (frames);
   float *avg = g_new (float, npix);
   for (gsize i = 0; i < npix; i++)
     avg[i] = (float) (acc[i] / nf);

@@ -497,22 +497,27 @@ common_line_cost (const CommonLine *cl, double alpha_deg)
   return cost / wk->n;
 }
 
-/* Grid search of α over [lo, lo + step·(n − 1)]; returns the parabola-refined minimum. */
+/* Grid search of α over [lo, lo + step·(n − 1)]. Returns in @best up to @max_best local minima
+ * (parabola-refined), best first, whose cost is within 1.5 × the lowest; the count in
+ * @n_best. */
 static gboolean
-common_line_search (const CommonLine *cl,
-                    double            lo,
-                    double            step,
-                    guint             n,
-                    gboolean          periodic,
-                    double           *best,
-                    GCancellable     *cancellable,
+common_line_search (const CommonLine   *cl,
+                    double              lo,
+                    double              step,
+                    guint               n,
+                    gboolean            periodic,
+                    double             *best,
+                    guint               max_best,
+                    guint              *n_best,
+                    GCancellable       *cancellable,
                     const KilnProgress *p,
-                    GError          **error)
+                    GError            **error)
 {
   g_autofree double *c = g_new (double, n);
-  guint i;
+  g_autofree guint *minima = g_new (guint, n);
+  guint n_min = 0;
 
-  for (i = 0; i < n; i++)
+  for (guint i = 0; i < n; i++)
     {
       if (i % 16 == 0)
         {
@@ -522,25 +527,61 @@ common_line_search (const CommonLine *cl,
         }
       c[i] = common_line_cost (cl, lo + step * i);
     }
-  i = argmin_of (c, n);
-  if (periodic)
+  for (guint i = 0; i < n; i++)
     {
-      /* the cost has period 180°: the neighbours of the ends wrap around */
-      double l = c[(i + n - 1) % n], r = c[(i + 1) % n], d = 0, denom = l - 2 * c[i] + r;
+      double l, r;
 
+      if (!periodic && (i == 0 || i == n - 1))
+        {
+          /* an end counts only when it is the global minimum */
+          if (i == argmin_of (c, n))
+            minima[n_min++] = i;
+          continue;
+        }
+      l = c[(i + n - 1) % n];
+      r = c[(i + 1) % n];
+      if (c[i] <= l && c[i] < r)
+        minima[n_min++] = i;
+    }
+  /* sort the minima by cost (insertion sort: few) */
+  for (guint a = 1; a < n_min; a++)
+    for (guint b = a; b > 0 && c[minima[b]] < c[minima[b - 1]]; b--)
+      {
+        guint t = minima[b];
+        minima[b] = minima[b - 1];
+        minima[b - 1] = t;
+      }
+  *n_best = 0;
+  for (guint m = 0; m < n_min && *n_best < max_best; m++)
+    {
+      guint i = minima[m];
+      double l, r, d = 0, denom;
+
+      if (m > 0 && c[i] > 1.5 * c[minima[0]])
+        break;
+      if (!periodic && (i == 0 || i == n - 1))
+        {
+          best[(*n_best)++] = lo + i * step;
+          continue;
+        }
+      l = c[(i + n - 1) % n];
+      r = c[(i + 1) % n];
+      denom = l - 2 * c[i] + r;
       if (denom > 0)
         d = CLAMP (0.5 * (l - r) / denom, -0.5, 0.5);
-      *best = lo + (i + d) * step;
+      best[(*n_best)++] = lo + (i + d) * step;
     }
-  else
-    *best = parabola_min (c, n, lo, step);
   return TRUE;
 }
 
+/* Common-line candidates for the axis angle (up to @max_out, best first): a coarse search over
+ * the whole period (or ±5° around @near_deg), each local minimum refined in 0.1° steps. */
 static gboolean
 common_line_estimate (const KilnImageStack *stack,
                       double                near_deg,
-                      double               *angle,
+                      double               *angles,
+                      guint                 max_out,
+                      guint                *n_out,
                       GCancellable         *cancellable,
                       const KilnProgress   *p,
                       GError              **error)
@@ -548,20 +589,23 @@ common_line_estimate (const KilnImageStack *stack,
   Work wc, wf;
   CommonLine cl;
   KilnProgress sub;
-  double best = 0;
+  double coarse[4];
+  guint n_coarse = 0;
   gboolean ok;
 
+  max_out = CLAMP (max_out, 1u, G_N_ELEMENTS (coarse));
   if (!work_init (&wc, stack, bin_for (stack->width, stack->height, CL_COARSE_SIZE), error))
     return FALSE;
   common_line_init (&cl, &wc);
-  sub = kiln_progress_sub (p, 0.0, 0.6);
+  sub = kiln_progress_sub (p, 0.0, 0.5);
   if (isnan (near_deg))
     /* 1° steps over the half-open period (−45°, 135°] */
-    ok = common_line_search (&cl, -44.0, 1.0, 180, TRUE, &best, cancellable, &sub, error);
+    ok = common_line_search (&cl, -44.0, 1.0, 180, TRUE, coarse, max_out, &n_coarse,
+                             cancellable, &sub, error);
   else
     /* 0.5° steps within ±5° of the given angle */
-    ok = common_line_search (&cl, near_deg - 5.0, 0.5, 21, FALSE, &best, cancellable, &sub,
-                             error);
+    ok = common_line_search (&cl, near_deg - 5.0, 0.5, 21, FALSE, coarse, 1, &n_coarse,
+                             cancellable, &sub, error);
   common_line_clear (&cl);
   work_clear (&wc);
   if (!ok)
@@ -570,22 +614,36 @@ common_line_estimate (const KilnImageStack *stack,
   if (!work_init (&wf, stack, bin_for (stack->width, stack->height, CL_FINE_SIZE), error))
     return FALSE;
   common_line_init (&cl, &wf);
-  sub = kiln_progress_sub (p, 0.6, 1.0);
-  ok = common_line_search (&cl, best - 1.5, 0.1, 31, FALSE, &best, cancellable, &sub, error);
+  *n_out = 0;
+  for (guint i = 0; i < n_coarse && ok; i++)
+    {
+      double best;
+      guint one = 0;
+
+      sub = kiln_progress_sub (p, 0.5 + 0.5 * i / n_coarse, 0.5 + 0.5 * (i + 1) / n_coarse);
+      ok = common_line_search (&cl, coarse[i] - 1.5, 0.1, 31, FALSE, &best, 1, &one,
+                               cancellable, &sub, error);
+      if (ok && one == 1)
+        {
+          if (isnan (near_deg))
+            {
+              while (best <= -45.0)
+                best += 180.0;
+              while (best > 135.0)
+                best -= 180.0;
+            }
+          angles[(*n_out)++] = best;
+        }
+    }
   common_line_clear (&cl);
   work_clear (&wf);
-  if (!ok)
-    return FALSE;
-
-  if (isnan (near_deg))
+  if (ok && *n_out == 0)
     {
-      while (best <= -45.0)
-        best += 180.0;
-      while (best > 135.0)
-        best -= 180.0;
+      g_set_error (error, KILN_ERROR, KILN_ERROR_FAILED,
+                   "no tilt-axis angle candidate found by the common-line method");
+      return FALSE;
     }
-  *angle = best;
-  return TRUE;
+  return ok;
 }
 
 gboolean
@@ -597,13 +655,17 @@ kiln_tilt_axis_common_line (const KilnImageStack *stack,
                             GError              **error)
 {
   KilnProgress p;
+  double angles[1];
+  guint n = 0;
 
   g_return_val_if_fail (stack != NULL && axis_angle_deg != NULL, FALSE);
   if (!check_series (stack, error))
     return FALSE;
   kiln_progress_init (&p, progress, progress_data);
-  if (!common_line_estimate (stack, NAN, axis_angle_deg, cancellable, &p, error))
+
+  if (!common_line_estimate (stack, NAN, angles, 1, &n, cancellable, &p, error))
     return FALSE;
+  *axis_angle_deg = angles[0];
   kiln_progress_report (&p, 1.0, NULL);
   return TRUE;
 }
@@ -835,10 +897,12 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
   KilnProgress p, sub;
   Work wc = { 0 }, wf = { 0 };
   guint ns, n_c, half_first, half_next;
-  double alpha, max_shift, step_c, step_f, shift0 = 0;
+  double alpha = 0, max_shift, step_c, step_f, shift0 = 0;
   g_autofree double *shifts_c = NULL, *joint = NULL, *best = NULL;
   gboolean refine, ok = FALSE;
   gint64 t_start = g_get_monotonic_time ();
+  double candidates[4];
+  guint n_candidates = 0;
   double alpha_coarse;
 
   g_return_val_if_fail (stack != NULL, NULL);
@@ -875,27 +939,41 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
   res = g_new0 (KilnTiltAxisResult, 1);
   res->common_line_angle_deg = NAN;
 
-  /* 1. start angle: the common-line estimate (within ±5° of a given angle) */
+  /* 1. start angle: the common-line estimate (within ±5° of a given angle); with several
+   *    similar common-line minima (e.g. a cylindrical needle looks alike along and across
+   *    the axis) the back-projection decides: the candidate with the sharpest shift curve */
+  ns = params.n_slices;
   if (isnan (params.axis_angle_deg) || params.refine_angle)
     {
       sub = kiln_progress_sub (&p, 0.0, 0.15);
-      if (!common_line_estimate (stack, params.axis_angle_deg, &alpha, cancellable, &sub, error))
+      if (!common_line_estimate (stack, params.axis_angle_deg, candidates,
+                                 G_N_ELEMENTS (candidates) - 1, &n_candidates, cancellable, &sub,
+                                 error))
         return NULL;
-      res->common_line_angle_deg = alpha;
+      if (isnan (params.axis_angle_deg))
+        {
+          /* an object symmetric about the axis (a needle, a cylinder) projects alike along and
+           * across the axis: let the back-projection judge the perpendicular direction too */
+          double perp = candidates[0] + 90.0;
+
+          if (perp > 135.0)
+            perp -= 180.0;
+          candidates[n_candidates++] = perp;
+        }
     }
   else
-    alpha = params.axis_angle_deg;
+    {
+      candidates[0] = params.axis_angle_deg;
+      n_candidates = 1;
+    }
+  g_debug ("tilt axis: %u start angle(s), first %.3f° after %.3f s", n_candidates,
+           candidates[0], (g_get_monotonic_time () - t_start) * 1e-6);
 
-  ns = params.n_slices;
   refine = params.refine_angle && ns >= 3;
   res->n_slices = ns;
   res->slice_pos_px = g_new (double, ns);
   res->slice_shift_px = g_new (double, ns);
   res->slice_weight = g_new (double, ns);
-  kiln_tilt_axis_slice_positions (stack->width, stack->height, alpha, ns, res->slice_pos_px);
-
-  g_debug ("tilt axis: start angle %.3f° after %.3f s", alpha,
-           (g_get_monotonic_time () - t_start) * 1e-6);
 
   /* 2. coarse shift search on the binned copy */
   if (!work_init (&wc, stack, bin_for (stack->width, stack->height, COARSE_SIZE), error))
@@ -911,10 +989,40 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
   best = g_new (double, ns);
   for (guint j = 0; j < n_c; j++)
     shifts_c[j] = ((double) j - (n_c - 1) / 2) * step_c;
-  sub = kiln_progress_sub (&p, 0.15, 0.45);
-  if (!coarse_pass (&wc, alpha, &params, res->slice_pos_px, ns, shifts_c, n_c, joint, best,
-                    res->slice_weight, cancellable, &sub, error))
-    goto out;
+  {
+    g_autofree double *cj = g_new (double, n_c);
+    g_autofree double *cb = g_new (double, ns);
+    g_autofree double *cw = g_new (double, ns);
+    g_autofree double *cpos = g_new (double, ns);
+    double best_conf = -1;
+
+    for (guint c = 0; c < n_candidates; c++)
+      {
+        double conf, mn, med;
+
+        sub = kiln_progress_sub (&p, 0.15 + 0.3 * c / n_candidates,
+                                 0.15 + 0.3 * (c + 1) / n_candidates);
+        kiln_tilt_axis_slice_positions (stack->width, stack->height, candidates[c], ns, cpos);
+        if (!coarse_pass (&wc, candidates[c], &params, cpos, ns, shifts_c, n_c, cj, cb, cw,
+                          cancellable, &sub, error))
+          goto out;
+        mn = cj[argmin_of (cj, n_c)];
+        med = median_of (cj, n_c);
+        conf = med > 0 ? 1.0 - mn / med : 0.0;
+        g_debug ("tilt axis: candidate %.3f°: confidence %.4f", candidates[c], conf);
+        if (conf > best_conf)
+          {
+            best_conf = conf;
+            alpha = candidates[c];
+            memcpy (joint, cj, sizeof (double) * n_c);
+            memcpy (best, cb, sizeof (double) * ns);
+            memcpy (res->slice_weight, cw, sizeof (double) * ns);
+            memcpy (res->slice_pos_px, cpos, sizeof (double) * ns);
+          }
+      }
+  }
+  if (n_candidates > 0 && !isnan (candidates[0]) && params.refine_angle)
+    res->common_line_angle_deg = alpha;
   shift0 = parabola_min (joint, n_c, shifts_c[0], step_c);
   alpha_coarse = alpha;
   g_debug ("tilt axis: coarse shift %.3f px after %.3f s", shift0,

@@ -85,7 +85,8 @@ typedef struct
  * @axis_angle_deg: suggested axis angle, degrees
  * @axis_shift_px: suggested axis shift, px
  * @confidence: peak sharpness in [0, 1]
- * @common_line_angle_deg: the common-line estimate (NAN when the angle was given)
+ * @common_line_angle_deg: the start angle picked among the common-line candidates (NAN when the
+ *   angle was kept fixed)
  * @n_curve: number of curve points
  * @curve_shift_px: shifts of the curve, px, ascending
  * @curve_score: relative sharpness at each shift (1 = best)

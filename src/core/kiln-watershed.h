@@ -22,14 +22,14 @@ G_BEGIN_DECLS
 #define KILN_WATERSHED_DEFAULT_H 1.5
 
 /* Labels 1 … n (scan order of each label's first voxel) of the split particles of the non-zero
- * voxels of @mask.  @h (voxels, > 0): minimum dynamic of a marker.  @connectivity 6 or 26.
- * @distance_sq (nullable): the squared EDT of the mask if the caller already has it.
- * *@n_labels (nullable) gets n. */
+ * voxels of @mask.  @h (voxels, > 0): minimum dynamic of a marker.  @connectivity 6 or 26
+ * (components, flooding).  The connected components are split one by one, each on its bounding
+ * box plus one voxel, where the distance map is the exact distance to the nearest voxel outside
+ * the component; components run in parallel.  *@n_labels (nullable) gets n. */
 KilnLabelVolume *kiln_watershed_split (const guint8      *mask,
                                        guint              nx,
                                        guint              ny,
                                        guint              nz,
-                                       const float       *distance_sq,
                                        double             h,
                                        guint              connectivity,
                                        guint32           *n_labels,

@@ -277,9 +277,11 @@ kiln_xcorr_pair (const float           *ref,
                  double                *dx,
                  double                *dy,
                  double                *peak,
+                 double                *stretch_used,
                  GError               **error)
 {
   const PlanPair *pp;
+  double used = 1.0;
   gsize n = (gsize) w * h, nc;
   guint wc = w / 2 + 1;
   float *a = NULL, *b = NULL;
@@ -356,6 +358,7 @@ kiln_xcorr_pair (const float           *ref,
                  params->max_shift_px, &sxs, &sys, &pks);
       if (pks > pk)
         {
+          used = stretch_factor;
           memcpy (m, ms, sizeof m);
           dets = m[0] * m[3] - m[1] * m[2];
           d1x = (m[3] * sxs - m[1] * sys) / dets;
@@ -382,6 +385,8 @@ kiln_xcorr_pair (const float           *ref,
   *dy = d1y + mi[2] * sx + mi[3] * sy;
   if (peak)
     *peak = pk;
+  if (stretch_used)
+    *stretch_used = used;
   ok = TRUE;
 
 out:
@@ -398,6 +403,7 @@ kiln_xcorr_series (const KilnImageStack  *stack,
                    const double          *prior,
                    double                *shifts,
                    double                *peaks,
+                   double                *stretch_used,
                    GCancellable          *cancellable,
                    KilnProgressFunc       progress,
                    gpointer               progress_data,
@@ -407,6 +413,7 @@ kiln_xcorr_series (const KilnImageStack  *stack,
   guint z;
   g_autofree double *rel = NULL;
   g_autofree double *pk = NULL;
+  g_autofree double *su = NULL;
   GError *first_error = NULL;
   gint done = 0, failed = 0;
 
@@ -421,6 +428,9 @@ kiln_xcorr_series (const KilnImageStack  *stack,
   rel = g_new0 (double, 2 * (gsize) n);
   pk = g_new0 (double, n);
   pk[z] = 1.0;
+  su = g_new (double, n);
+  for (guint k = 0; k < n; k++)
+    su[k] = 1.0;
 
   /* pair k: tilt k (moving) against its neighbour towards z (reference) */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -444,7 +454,8 @@ kiln_xcorr_series (const KilnImageStack  *stack,
         }
       if (!kiln_xcorr_pair (kiln_image_stack_tilt_const (stack, r),
                             kiln_image_stack_tilt_const (stack, (guint) k), w, h, params, s,
-                            pdx, pdy, &rel[2 * k], &rel[2 * k + 1], &pk[k], &local))
+                            pdx, pdy, &rel[2 * k], &rel[2 * k + 1], &pk[k], &su[k],
+                            &local))
         {
 #pragma omp critical (kiln_xcorr_err)
           {
@@ -469,6 +480,9 @@ kiln_xcorr_series (const KilnImageStack  *stack,
       g_propagate_error (error, first_error);
       return FALSE;
     }
+  /* progress is reported only from the calling thread (thread 0 above, which may have had no
+   * pair to do): always report the end here, then honour a cancel it caused */
+  kiln_report (progress, progress_data, 1.0, "Cross-correlating tilts");
   if (kiln_check_cancelled (cancellable, error))
     return FALSE;
 
@@ -485,6 +499,8 @@ kiln_xcorr_series (const KilnImageStack  *stack,
     }
   if (peaks)
     memcpy (peaks, pk, n * sizeof (double));
+  if (stretch_used)
+    memcpy (stretch_used, su, n * sizeof (double));
   kiln_report (progress, progress_data, 1.0, NULL);
   return TRUE;
 }

@@ -58,7 +58,8 @@ void     kiln_xcorr_stretch_matrix (double                  axis_angle_deg,
  * resampled through the first estimate, so that the residual (where the tapering and peak-fit
  * biases vanish) is small. @prior_dx/@prior_dy centre the search when max_shift_px > 0.
  * @peak (nullable) gets the normalised correlation coefficient of the band-passed images at the
- * peak (≈ 1 for identical content). Thread-safe. FALSE only on allocation failure or bad sizes. */
+ * peak (≈ 1 for identical content); @stretch_used (nullable) the factor kept (@stretch_factor or 1).
+ * Thread-safe. FALSE only on allocation failure or bad sizes. */
 gboolean kiln_xcorr_pair          (const float            *ref,
                                    const float            *mov,
                                    guint                   w,
@@ -70,6 +71,7 @@ gboolean kiln_xcorr_pair          (const float            *ref,
                                    double                 *dx,
                                    double                 *dy,
                                    double                 *peak,
+                                   double                 *stretch_used,
                                    GError                **error);
 
 /* The cosine-stretch factor for aligning a tilt at @mov_deg onto one at @ref_deg:
@@ -80,6 +82,7 @@ double   kiln_xcorr_stretch_factor (double                 ref_deg,
 /* Whole series: correlate each tilt with its neighbour towards the tilt nearest 0° (in parallel),
  * then accumulate outward from that tilt (whose shift is 0). @shifts gets 2 × n_tilts values
  * (dx, dy per tilt); @peaks (nullable) n_tilts correlation coefficients (1 for the reference).
+ * @stretch_used (nullable) n_tilts stretch factors kept (1 where unstretched matched better).
  * @prior (nullable, 2 × n_tilts): previous shifts used to centre the search (max_shift_px > 0).
  * Needs angles for stretching (without angles, no stretching). */
 gboolean kiln_xcorr_series        (const KilnImageStack   *stack,
@@ -87,6 +90,7 @@ gboolean kiln_xcorr_series        (const KilnImageStack   *stack,
                                    const double           *prior,
                                    double                 *shifts,
                                    double                 *peaks,
+                                   double                 *stretch_used,
                                    GCancellable           *cancellable,
                                    KilnProgressFunc        progress,
                                    gpointer                progress_data,

@@ -294,6 +294,97 @@ test_neck_model (void)
   g_assert_true (isnan (kiln_neck_model_rn (1.0 * rp, rp)));
 }
 
+/* Against the simulator's truth tables (kiln-simulate.h, teaching preset): the noise-free truth
+ * volume of every time point is segmented (threshold 0.5 of the anti-aliased weight: the cores
+ * have weight 1, the shell 0.35 and the membrane 0.08, so only cores remain), every tracked pair
+ * must come out as two labels (matched to the truth labels by largest overlap), and its measures
+ * must agree with the truth within the issue's tolerances: neck radius and distances within
+ * 1 voxel, r_p and the 3D radius within 0.5 voxel.  The 2D r_n is compared where the truth has
+ * a neck (an unnecked pair has r_n = 0 by the paper's convention). */
+static guint32
+best_overlap (const KilnLabelVolume *truth,
+              const KilnLabelVolume *mine,
+              guint32                t)
+{
+  guint32 max = kiln_label_volume_max_label (mine), best = 0;
+  g_autofree guint64 *count = g_new0 (guint64, (gsize) max + 1);
+  gsize n = kiln_label_volume_n_voxels (truth);
+
+  for (gsize i = 0; i < n; i++)
+    if (truth->data[i] == t && mine->data[i] != 0)
+      count[mine->data[i]]++;
+  for (guint32 l = 1; l <= max; l++)
+    if (count[l] > count[best])
+      best = l;
+  return best;
+}
+
+static void
+test_simulator_truth (void)
+{
+  KilnSimParams sp;
+  guint n_checked = 0;
+
+  kiln_sim_params_init (&sp, KILN_SIM_PRESET_TEACHING);
+  sp.make_volume = TRUE;
+  for (guint tp = 0; tp < sp.n_time_points; tp++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(KilnSimTimePoint) st = kiln_sim_time_point_new (&sp, tp, NULL, NULL, NULL, &error);
+      g_autoptr(KilnLabelVolume) mine = NULL;
+      KilnSegmentParams p;
+      double vs;
+
+      if (st == NULL)
+        {
+          g_autofree char *msg = g_strdup_printf ("the simulator cannot make the teaching preset "
+                                                  "yet: %s", error->message);
+          g_test_skip (msg);
+          return;
+        }
+      g_assert_nonnull (st->volume);
+      g_assert_nonnull (st->labels);
+      vs = st->volume->voxel_size_nm;
+      kiln_segment_params_init (&p);
+      p.otsu = FALSE;
+      p.threshold = 0.5;
+      mine = kiln_segment (st->volume, &p, NULL, NULL, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < st->n_pairs; i++)
+        {
+          const KilnPairTruth *t = &st->pairs[i];
+          guint32 a = best_overlap (st->labels, mine, t->a), b = best_overlap (st->labels, mine, t->b);
+          KilnPairMeasure m;
+
+          g_test_message ("tp %u pair %u:%u → %u:%u", tp, t->a, t->b, a, b);
+          g_assert_cmpuint (a, !=, 0);
+          g_assert_cmpuint (b, !=, 0);
+          g_assert_cmpuint (a, !=, b);          /* split into the right two labels */
+          g_assert_true (kiln_measure_pair (mine, NULL, a, b, &m, &error));
+          g_assert_no_error (error);
+          g_test_message ("  neck3d %.1f/%.1f d3d %.1f/%.1f r3d %.1f/%.1f rn %.1f/%.1f dxy %.1f/%.1f "
+                          "dz %.1f/%.1f d %.1f/%.1f rp %.1f/%.1f nm",
+                          m.value[KILN_MEASURE_NECK_RADIUS_3D], t->neck_radius_3d_nm,
+                          m.value[KILN_MEASURE_DISTANCE_3D], t->distance_3d_nm,
+                          m.value[KILN_MEASURE_RADIUS_3D], t->radius_3d_nm,
+                          m.value[KILN_MEASURE_R_N], t->r_n_nm, m.value[KILN_MEASURE_D_XY], t->d_xy_nm,
+                          m.value[KILN_MEASURE_D_Z], t->d_z_nm, m.value[KILN_MEASURE_D], t->d_nm,
+                          m.value[KILN_MEASURE_R_P], t->r_p_nm);
+          g_assert_cmpfloat (fabs (m.value[KILN_MEASURE_NECK_RADIUS_3D] - t->neck_radius_3d_nm), <=, vs);
+          g_assert_cmpfloat (fabs (m.value[KILN_MEASURE_DISTANCE_3D] - t->distance_3d_nm), <=, vs);
+          g_assert_cmpfloat (fabs (m.value[KILN_MEASURE_RADIUS_3D] - t->radius_3d_nm), <=, 0.5 * vs);
+          if (t->neck_radius_3d_nm > 0)
+            g_assert_cmpfloat (fabs (m.value[KILN_MEASURE_R_N] - t->r_n_nm), <=, vs);
+          g_assert_cmpfloat (fabs (m.value[KILN_MEASURE_D_XY] - t->d_xy_nm), <=, vs);
+          g_assert_cmpfloat (fabs (m.value[KILN_MEASURE_D_Z] - t->d_z_nm), <=, vs);
+          g_assert_cmpfloat (fabs (m.value[KILN_MEASURE_D] - t->d_nm), <=, vs);
+          g_assert_cmpfloat (fabs (m.value[KILN_MEASURE_R_P] - t->r_p_nm), <=, 0.5 * vs);
+          n_checked++;
+        }
+    }
+  g_assert_cmpuint (n_checked, >, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -303,5 +394,6 @@ main (int argc, char **argv)
   g_test_add_func ("/measure/sensitivity", test_sensitivity);
   g_test_add_func ("/measure/all-pairs", test_all_pairs);
   g_test_add_func ("/measure/neck-model", test_neck_model);
+  g_test_add_func ("/measure/simulator-truth", test_simulator_truth);
   return g_test_run ();
 }

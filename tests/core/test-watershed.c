@@ -182,14 +182,14 @@ test_errors (void)
   g_autoptr(GCancellable) c = g_cancellable_new ();
 
   m[13] = 1;
-  g_assert_null (kiln_watershed_split (m, 3, 3, 3, NULL, 0, 26, NULL, NULL, NULL, NULL, &error));
+  g_assert_null (kiln_watershed_split (m, 3, 3, 3, 0, 26, NULL, NULL, NULL, NULL, &error));
   g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
-  g_assert_null (kiln_watershed_split (m, 3, 3, 3, NULL, 2, 18, NULL, NULL, NULL, NULL, &error));
+  g_assert_null (kiln_watershed_split (m, 3, 3, 3, 2, 18, NULL, NULL, NULL, NULL, &error));
   g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   g_cancellable_cancel (c);
-  g_assert_null (kiln_watershed_split (m, 3, 3, 3, NULL, 2, 26, NULL, c, NULL, NULL, &error));
+  g_assert_null (kiln_watershed_split (m, 3, 3, 3, 2, 26, NULL, c, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 

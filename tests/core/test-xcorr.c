@@ -33,7 +33,7 @@ test_pair_shifts (void)
       double dx, dy, peak;
 
       blob_pattern_render (&pat, mov, w, h, identity, s[i][0], s[i][1]);
-      g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, 0, 0, &dx, &dy, &peak, &error));
+      g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, 0, 0, &dx, &dy, &peak, NULL, &error));
       g_assert_no_error (error);
       g_test_message ("shift (%g, %g): found (%.4f, %.4f), peak %.3f", s[i][0], s[i][1], dx, dy,
                       peak);
@@ -78,8 +78,8 @@ test_pair_stretch (void)
       }
       /* mov(x) = P(M (x − c − s) + c) */
       blob_pattern_render (&pat, mov, w, h, m, 3.4, -2.2);
-      g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, f, 0, 0, &dx, &dy, &peak, NULL));
-      g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, 0, 0, &dx0, &dy0, &peak0, NULL));
+      g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, f, 0, 0, &dx, &dy, &peak, NULL, NULL));
+      g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, 0, 0, &dx0, &dy0, &peak0, NULL, NULL));
       g_test_message ("axis %g°: stretched (%.4f, %.4f) peak %.3f; unstretched peak %.3f",
                       axes[i], dx, dy, peak, peak0);
       g_assert_cmpfloat (fabs (dx + 3.4), <, 0.05);
@@ -111,20 +111,20 @@ test_pair_prior (void)
       }
   kiln_xcorr_params_init (&p);
   p.max_shift_px = 8;
-  g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, 29.0, 0.0, &dx, &dy, NULL, NULL));
+  g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, 29.0, 0.0, &dx, &dy, NULL, NULL, NULL));
   g_assert_cmpfloat (fabs (dx - 29.0), <, 1.0);
-  g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, -3.0, 0.0, &dx, &dy, NULL, NULL));
+  g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, -3.0, 0.0, &dx, &dy, NULL, NULL, NULL));
   /* content fills the whole frame and enters/leaves at the edges: 0.2 px */
   g_assert_cmpfloat (fabs (dx + 3.0), <, 0.2);
 
   blob_pattern_init (&pat, 40, w, h, 5);
   blob_pattern_render (&pat, ref, w, h, identity, 0, 0);
   blob_pattern_render (&pat, mov, w, h, identity, -6.3, 2.1);
-  g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, 4.0, 0.0, &dx, &dy, NULL, NULL));
+  g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, 4.0, 0.0, &dx, &dy, NULL, NULL, NULL));
   g_assert_cmpfloat (fabs (dx - 6.3), <, 0.05);
   g_assert_cmpfloat (fabs (dy + 2.1), <, 0.05);
   p.max_shift_px = 3;
-  g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, -10.0, 0.0, &dx, &dy, NULL, NULL));
+  g_assert_true (kiln_xcorr_pair (ref, mov, w, h, &p, 1.0, -10.0, 0.0, &dx, &dy, NULL, NULL, NULL));
   g_assert_cmpfloat (hypot (dx + 10.0, dy), <=, 3.0 + 2.0); /* pass 2 may move ≤ 2 px more */
 }
 
@@ -150,7 +150,7 @@ test_series (void)
   g_assert_true (kiln_image_stack_set_angles (st, angles, n, NULL));
   kiln_xcorr_params_init (&p);
   p.stretch = FALSE;   /* identical content at every "tilt" */
-  g_assert_true (kiln_xcorr_series (st, &p, NULL, shifts, peaks, NULL, NULL, NULL, &error));
+  g_assert_true (kiln_xcorr_series (st, &p, NULL, shifts, peaks, NULL, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   for (guint k = 0; k < n; k++)
     {
@@ -188,11 +188,11 @@ test_series_cancel (void)
 
   kiln_xcorr_params_init (&p);
   g_cancellable_cancel (c);
-  g_assert_false (kiln_xcorr_series (st, &p, NULL, shifts, NULL, c, NULL, NULL, &error));
+  g_assert_false (kiln_xcorr_series (st, &p, NULL, shifts, NULL, NULL, c, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
   g_cancellable_reset (c);
-  g_assert_false (kiln_xcorr_series (st, &p, NULL, shifts, NULL, c, cancel_now, c, &error));
+  g_assert_false (kiln_xcorr_series (st, &p, NULL, shifts, NULL, NULL, c, cancel_now, c, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
@@ -205,7 +205,7 @@ test_bad_size (void)
   g_autoptr(GError) error = NULL;
 
   kiln_xcorr_params_init (&p);
-  g_assert_false (kiln_xcorr_pair (img, img, 4, 4, &p, 1.0, 0, 0, &dx, &dy, NULL, &error));
+  g_assert_false (kiln_xcorr_pair (img, img, 4, 4, &p, 1.0, 0, 0, &dx, &dy, NULL, NULL, &error));
   g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
 }
 
