@@ -540,7 +540,8 @@ start_run (KilnDenoisePanel *self,
   d->stack = kiln_image_stack_ref (stack);
   d->index = index;
   kiln_denoise_panel_get_params (self, &d->kind, &d->variance, &d->profile);
-  d->progress = self->all_progress;
+  /* one stack: per-tilt progress; all time points: progress per time point (all_step) */
+  d->progress = self->all_next > 0 ? NULL : self->all_progress;
   d->progress_data = self->all_progress_data;
   g_task_set_task_data (task, d, (GDestroyNotify) run_data_free);
   g_task_run_in_thread (task, run_thread);
@@ -604,7 +605,6 @@ run_action (GtkWidget  *widget,
       self->all_cancellable = kiln_window_begin_task_for (widget, _("Denoising all time points…"),
                                                           &self->all_progress, &self->all_progress_data);
       self->all_next = 0;
-      self->all_progress = NULL;   /* per-tilt progress of one stack would jump back and forth */
       all_step (self);
       return;
     }

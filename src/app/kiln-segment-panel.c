@@ -296,7 +296,8 @@ on_slice_changed (GtkAdjustment    *adjustment,
 }
 
 static void
-update_volume (KilnSegmentPanel *self)
+update_volume (KilnSegmentPanel *self,
+               gboolean          resegment)
 {
   KilnVolume *v = volume (self);
 
@@ -317,7 +318,7 @@ update_volume (KilnSegmentPanel *self)
   kiln_image_view_auto_levels (self->view);
   kiln_image_view_zoom_to_fit (self->view);
   show_table (self);
-  if (kiln_document_get_labels (self->document, self->time_point) == NULL)
+  if (resegment || kiln_document_get_labels (self->document, self->time_point) == NULL)
     schedule_segment (self);
 }
 
@@ -331,7 +332,7 @@ on_volume_loaded (GObject      *source,
 
   self->loading = FALSE;
   if (self->document == KILN_DOCUMENT (source))
-    update_volume (self);
+    update_volume (self, FALSE);
 }
 
 static void
@@ -345,7 +346,7 @@ refresh (KilnSegmentPanel *self)
       kiln_document_load_volume_async (self->document, self->time_point, NULL, on_volume_loaded,
                                        g_object_ref (self));
     }
-  update_volume (self);
+  update_volume (self, FALSE);
 }
 
 static void
@@ -353,8 +354,9 @@ on_results_changed (KilnDocument     *document,
                     guint             index,
                     KilnSegmentPanel *self)
 {
+  /* a new reconstruction: its labels are to be made */
   if (index == self->time_point && volume (self) != self->shown_volume)
-    update_volume (self);
+    update_volume (self, TRUE);
 }
 
 static void
