@@ -29,8 +29,10 @@ app_test_on_opened (GObject      *source,
 {
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (kiln_document_open_finish (KILN_DOCUMENT (source), result, &error));
+  gboolean ok = kiln_document_open_finish (KILN_DOCUMENT (source), result, &error);
+
   g_assert_no_error (error);
+  g_assert_true (ok);
   *(gboolean *) data = TRUE;
 }
 
