@@ -22,6 +22,7 @@ struct _KilnAlignPanel
   gboolean         busy;
   KilnAlignResult *result;
   GCancellable    *cancellable;
+  double           truth_error;
 
   /* template children */
   GtkWidget       *box;
@@ -147,6 +148,7 @@ update_plot (KilnAlignPanel *self)
   g_autofree double *dy = NULL;
   GString *table;
 
+  self->truth_error = NAN;
   kiln_plot_clear (self->plot);
   kiln_plot_set_labels (self->plot, _("Per-tilt shifts"), _("Tilt angle (°)"), _("Shift (px)"));
   if (xf == NULL || aligned == NULL)
@@ -189,6 +191,8 @@ update_plot (KilnAlignPanel *self)
                                                               gtk_adjustment_get_value (self->angle_adjustment),
                                                               n_xf) : NAN;
         g_autofree char *info = g_strdup_printf (_("Error against the simulator's drift: %.2f px RMS (observable part)"), err);
+
+        self->truth_error = err;
         gtk_label_set_label (self->info_label, info);
       }
     }
@@ -403,6 +407,7 @@ static void
 kiln_align_panel_init (KilnAlignPanel *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->truth_error = NAN;
 }
 
 GtkWidget *
@@ -492,6 +497,13 @@ kiln_align_panel_get_result (KilnAlignPanel *self)
 {
   g_return_val_if_fail (KILN_IS_ALIGN_PANEL (self), NULL);
   return self->result;
+}
+
+double
+kiln_align_panel_get_truth_error (KilnAlignPanel *self)
+{
+  g_return_val_if_fail (KILN_IS_ALIGN_PANEL (self), NAN);
+  return self->truth_error;
 }
 
 gboolean

@@ -28,6 +28,9 @@ void       kiln_align_panel_get_params     (KilnAlignPanel  *self,
                                             double          *axis_angle_deg);
 /* The last alignment's result (per-tilt table), or NULL. */
 const KilnAlignResult *kiln_align_panel_get_result (KilnAlignPanel *self);
+/* Teaching: RMS error (px) of the shown alignment against the simulator's drift, after removing
+ * what no alignment observes (global offset, motion of off-axis content); NAN without truth. */
+double     kiln_align_panel_get_truth_error (KilnAlignPanel *self);
 gboolean   kiln_align_panel_is_idle        (KilnAlignPanel  *self);
 
 G_END_DECLS
