@@ -130,6 +130,8 @@ app_test_screenshot (GtkWidget  *widget,
   const char *dir = g_getenv ("G_TEST_BUILDDIR");
   graphene_rect_t bounds;
 
+  if (dir == NULL)
+    return;   /* run outside meson: no build directory to write into */
   if (w <= 0 || h <= 0 || gtk_widget_get_native (widget) == NULL)
     {
       g_test_message ("no screenshot of %s: not shown (%d × %d)", name, w, h);
@@ -153,7 +155,7 @@ app_test_screenshot (GtkWidget  *widget,
   graphene_rect_init (&bounds, 0, 0, w, h);
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
                                          node, &bounds);
-  path = g_build_filename (dir != NULL ? dir : ".", file, NULL);
+  path = g_build_filename (dir, file, NULL);
   if (!gdk_texture_save_to_png (texture, path))
     g_test_message ("could not write %s", path);
 }
