@@ -100,6 +100,7 @@ kiln_pipeline_step_defaults (KilnStep step)
       break;
     case KILN_STEP_AXIS:
       json_object_set_null_member (o, "axis_angle_deg");
+      json_object_set_null_member (o, "axis_shift_px");
       json_object_set_boolean_member (o, "refine_angle", TRUE);
       json_object_set_int_member (o, "n_slices", 7);
       json_object_set_double_member (o, "max_shift_px", 0);
@@ -503,22 +504,49 @@ run_axis (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
                    "steps.axis: refine_angle false needs axis_angle_deg");
       return FALSE;
     }
-  g_autofree char *in_rel = out_rel (ctx, "aligned.mrc");
-  g_autoptr(KilnImageStack) in = load_series (ctx, in_rel, error);
-  if (in == NULL)
-    return FALSE;
-  g_autoptr(KilnTiltAxisResult) r = kiln_tilt_axis_find (in, &tp, ctx->cancellable,
-                                                          step_progress, ctx, error);
-  if (r == NULL)
-    return FALSE;
+  double fixed_shift = p_double (p, "axis_shift_px");
+  if (!isnan (fixed_shift) && (isnan (tp.axis_angle_deg) || tp.refine_angle))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "steps.axis: a fixed axis_shift_px needs axis_angle_deg and refine_angle "
+                   "false");
+      return FALSE;
+    }
+  double angle, shift, confidence = NAN;
+  if (!isnan (fixed_shift))
+    {
+      /* the axis as given (e.g. set by hand in the app): no search */
+      angle = tp.axis_angle_deg;
+      shift = fixed_shift;
+      step_progress (1, "tilt axis as given", ctx);
+    }
+  else
+    {
+      g_autofree char *in_rel = out_rel (ctx, "aligned.mrc");
+      g_autoptr(KilnImageStack) in = load_series (ctx, in_rel, error);
+      if (in == NULL)
+        return FALSE;
+      g_autoptr(KilnTiltAxisResult) r = kiln_tilt_axis_find (in, &tp, ctx->cancellable,
+                                                              step_progress, ctx, error);
+      if (r == NULL)
+        return FALSE;
+      angle = r->axis_angle_deg;
+      shift = r->axis_shift_px;
+      confidence = r->confidence;
+    }
   g_autoptr(JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "axis_angle_deg");
-  json_builder_add_double_value (b, r->axis_angle_deg);
+  json_builder_add_double_value (b, angle);
   json_builder_set_member_name (b, "axis_shift_px");
-  json_builder_add_double_value (b, r->axis_shift_px);
+  json_builder_add_double_value (b, shift);
   json_builder_set_member_name (b, "confidence");
-  json_builder_add_double_value (b, r->confidence);
+  if (isnan (confidence))
+    json_builder_add_null_value (b);
+  else
+    json_builder_add_double_value (b, confidence);
+  json_builder_set_member_name (b, "searched");
+  json_builder_add_boolean_value (b, isnan (fixed_shift));
   json_builder_end_object (b);
   g_autoptr(JsonNode) root = json_builder_get_root (b);
   g_autofree char *text = json_to_string (root, TRUE);
@@ -526,9 +554,11 @@ run_axis (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   g_autofree char *path = abs_path (ctx, rel);
   if (!kiln_io_write_file (path, text, strlen (text), error))
     return FALSE;
-  json_object_set_double_member (details, "axis_angle_deg", r->axis_angle_deg);
-  json_object_set_double_member (details, "axis_shift_px", r->axis_shift_px);
-  json_object_set_double_member (details, "confidence", r->confidence);
+  json_object_set_double_member (details, "axis_angle_deg", angle);
+  json_object_set_double_member (details, "axis_shift_px", shift);
+  if (!isnan (confidence))
+    json_object_set_double_member (details, "confidence", confidence);
+  json_object_set_boolean_member (details, "searched", isnan (fixed_shift));
   return TRUE;
 }
 
