@@ -290,12 +290,72 @@ test_corrupt (void)
   g_assert_false (g_file_test (tp01, G_FILE_TEST_EXISTS));
 }
 
+/* Run a contrib script with bash/sh (it only calls kiln-cli when not submitting). */
+static int
+run_script (const char  *interpreter,
+            const char  *script,
+            const char  *arg,
+            const char  *env_name,
+            const char  *env_value,
+            char       **out,
+            char       **err)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "contrib", script,
+                                            NULL);
+  g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_unsetenv (l, "SLURM_ARRAY_TASK_ID");
+  g_subprocess_launcher_unsetenv (l, "KILN_MERGE");
+  g_subprocess_launcher_setenv (l, "SLURM_CPUS_PER_TASK", "1", TRUE);
+  if (env_name != NULL)
+    g_subprocess_launcher_setenv (l, env_name, env_value, TRUE);
+  g_autoptr(GSubprocess) p = g_subprocess_launcher_spawn (l, &error, interpreter, path, arg, NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (p, NULL, NULL, out, err, &error));
+  g_assert_no_error (error);
+  return g_subprocess_get_exit_status (p);
+}
+
+/* The SLURM array script in task mode and merge mode (no SLURM needed: it reads the variables
+ * SLURM sets), and the GNU parallel example; after test_array_then_merge every step is done. */
+static void
+test_scripts (void)
+{
+  const char *dir = ensure_experiment ();
+  g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL, *out3 = NULL,
+                  *err3 = NULL;
+
+  g_assert_cmpint (run_script ("bash", "slurm/kiln-array.sbatch", dir, "SLURM_ARRAY_TASK_ID",
+                               "2", &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "tp02 reconstruct  skipped (unchanged)"));
+  g_assert_null (strstr (out, "tp01"));
+  g_assert_cmpint (run_script ("bash", "slurm/kiln-array.sbatch", dir, "KILN_MERGE", "1",
+                               &out2, &err2), ==, 0);
+  g_assert_nonnull (strstr (out2, "Merged the results of 2 time point(s)"));
+
+  int status = run_script ("sh", "parallel/run-all.sh", dir, NULL, NULL, &out3, &err3);
+  g_autofree char *parallel = g_find_program_in_path ("parallel");
+  if (parallel == NULL)
+    {
+      /* without GNU parallel the script says so and does nothing */
+      g_assert_cmpint (status, ==, 1);
+      g_assert_nonnull (strstr (err3, "GNU parallel is not installed"));
+    }
+  else
+    {
+      g_assert_cmpint (status, ==, 0);
+      g_assert_nonnull (strstr (out3, "Merged the results of 2 time point(s)"));
+    }
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/run/usage", test_usage);
   g_test_add_func ("/cli/run/array-then-merge", test_array_then_merge);
+  g_test_add_func ("/cli/run/scripts", test_scripts);
   g_test_add_func ("/cli/run/methods", test_methods);
   g_test_add_func ("/cli/run/corrupt", test_corrupt);
   int status = g_test_run ();
