@@ -5,8 +5,8 @@
 #     contrib/parallel/run-all.sh EXPERIMENT_DIR [JOBS [THREADS_PER_JOB]]
 #
 # JOBS processes run at once (default 2), each with THREADS_PER_JOB OpenMP threads (default:
-# the number of cores / JOBS). A time point needs about 3 GB of memory at 1024² × 41 tilts with
-# ISER; choose JOBS accordingly. GNU parallel's job log goes to EXPERIMENT_DIR/parallel.log; a
+# the number of cores / JOBS). Memory per process is dominated by the ISER volume and its TV
+# gradient (2 × X × Y × Z × 4 bytes: ~8.6 GB at 1024² with Z = 1024); choose JOBS accordingly. GNU parallel's job log goes to EXPERIMENT_DIR/parallel.log; a
 # failed time point does not stop the others, and the merge always runs. Run the script again
 # after a failure: finished steps are skipped (content hash).
 #
