@@ -157,6 +157,12 @@ kiln_pipeline_step_params (const KilnExperiment *experiment,
   g_autofree char *src = experiment->dir != NULL
     ? g_build_filename (experiment->dir, "experiment.json", NULL) : g_strdup ("experiment.json");
 
+  if (rec == NULL && json_object_has_member (experiment->steps, kiln_step_to_string (step)))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
+                   "%s: steps.%s must be an object", src, kiln_step_to_string (step));
+      return NULL;
+    }
   if (rec == NULL)
     return g_steal_pointer (&p);
 
@@ -381,13 +387,13 @@ run_denoise (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   if (!kiln_noise_kind_from_string (psd, &kind))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.denoise.psd: unknown noise model “%s”", psd);
+                   "experiment.json: steps.denoise.psd: unknown noise model “%s”", psd);
       return FALSE;
     }
   if (!kiln_bm3d_profile_from_string (prof, &profile))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.denoise.profile: unknown profile “%s” (fast or normal)", prof);
+                   "experiment.json: steps.denoise.profile: unknown profile “%s” (fast or normal)", prof);
       return FALSE;
     }
   g_autoptr(KilnImageStack) in = load_series (ctx, ctx->tp->tilts, error);
@@ -404,7 +410,7 @@ run_denoise (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   if (!(variance > 0) || !isfinite (variance))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.denoise: the noise variance must be > 0 (got %g)", variance);
+                   "experiment.json: steps.denoise: the noise variance must be > 0 (got %g)", variance);
       return FALSE;
     }
   g_autoptr(KilnBm3dNoise) noise = kiln_bm3d_noise_new_model (kind, in->width, in->height,
@@ -437,7 +443,7 @@ run_align (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   if (!kiln_align_method_from_string (method, &ap.method))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.align.method: unknown method “%s” (xcorr, mi or com)", method);
+                   "experiment.json: steps.align.method: unknown method “%s” (xcorr, mi or com)", method);
       return FALSE;
     }
   if (g_str_equal (in_name, "nearest"))
@@ -449,7 +455,7 @@ run_align (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   else
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.align.interpolation: unknown “%s” (nearest, linear or cubic)",
+                   "experiment.json: steps.align.interpolation: unknown “%s” (nearest, linear or cubic)",
                    in_name);
       return FALSE;
     }
@@ -495,20 +501,20 @@ run_axis (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   if (!kiln_axis_score_from_string (score, &tp.score))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.axis.score: unknown score “%s”", score);
+                   "experiment.json: steps.axis.score: unknown score “%s”", score);
       return FALSE;
     }
   if (isnan (tp.axis_angle_deg) && !tp.refine_angle)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.axis: refine_angle false needs axis_angle_deg");
+                   "experiment.json: steps.axis: refine_angle false needs axis_angle_deg");
       return FALSE;
     }
   double fixed_shift = p_double (p, "axis_shift_px");
   if (!isnan (fixed_shift) && (isnan (tp.axis_angle_deg) || tp.refine_angle))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.axis: a fixed axis_shift_px needs axis_angle_deg and refine_angle "
+                   "experiment.json: steps.axis: a fixed axis_shift_px needs axis_angle_deg and refine_angle "
                    "false");
       return FALSE;
     }
@@ -601,13 +607,13 @@ run_reconstruct (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error
   if (!kiln_recon_method_from_string (method, &rp.method))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.reconstruct.method: unknown method “%s” (wbp, sirt or iser)", method);
+                   "experiment.json: steps.reconstruct.method: unknown method “%s” (wbp, sirt or iser)", method);
       return FALSE;
     }
   if (!kiln_filter_from_string (filter, &rp.filter))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.reconstruct.filter: unknown filter “%s”", filter);
+                   "experiment.json: steps.reconstruct.filter: unknown filter “%s”", filter);
       return FALSE;
     }
   rp.iterations = p_uint (p, "iterations");
@@ -662,7 +668,7 @@ run_segment (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   if (sp.connectivity != 6 && sp.connectivity != 26)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.segment.connectivity must be 6 or 26 (got %u)", sp.connectivity);
+                   "experiment.json: steps.segment.connectivity must be 6 or 26 (got %u)", sp.connectivity);
       return FALSE;
     }
   g_autofree char *in_rel = out_rel (ctx, "reconstruction.mrc");
@@ -696,7 +702,7 @@ run_measure (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   else
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                   "steps.measure.error_bars: unknown “%s” (none or labels)", eb);
+                   "experiment.json: steps.measure.error_bars: unknown “%s” (none or labels)", eb);
       return FALSE;
     }
   g_autofree char *in_rel = out_rel (ctx, "labels.mrc");
@@ -1222,6 +1228,10 @@ unit_of (const char *key)
     return " s";
   if (g_str_equal (key, "variance"))
     return " (image intensity units)²";
+  if (g_str_equal (key, "threshold"))
+    return " (reconstruction intensity units)";
+  if (g_str_equal (key, "n_slices") || g_str_equal (key, "subsets"))
+    return " (count)";
   if (g_str_equal (key, "variance_0_255"))
     return " (grey levels² on a 0–255 scale of the series' range)";
   if (g_str_equal (key, "iterations") || g_str_equal (key, "data_passes")

@@ -298,6 +298,26 @@ test_params (void)
   g_assert_null (kiln_pipeline_run_time_point (e2, 2, KILN_STEPS_ALL, FALSE, NULL, NULL, NULL,
                                                NULL, &error));
   g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* a bad value: the step fails naming experiment.json and the key, no output, no results */
+  JsonObject *den = json_object_new ();
+  json_object_set_string_member (den, "psd", "pink");
+  kiln_experiment_set_step (e2, "denoise", den);
+  json_object_unref (den);
+  g_assert_null (kiln_pipeline_run_time_point (e2, 0, KILN_STEPS_ALL, FALSE, NULL, NULL, NULL,
+                                               NULL, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "experiment.json: steps.denoise.psd"));
+  g_autofree char *den_out = tp_file ("tp01", "denoised.mrc");
+  g_autofree char *res_out = tp_file ("tp01", "results.json");
+  g_assert_false (g_file_test (den_out, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (res_out, G_FILE_TEST_EXISTS));
+  /* a step that is not an object */
+  json_object_set_int_member (e2->steps, "measure", 3);
+  g_clear_error (&error);
+  g_assert_null (kiln_pipeline_step_params (e2, KILN_STEP_MEASURE, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA);
 }
 
 static void
