@@ -949,6 +949,15 @@ kiln_pipeline_run_time_point (const KilnExperiment *experiment,
   RunCtx ctx = { 0 };
   ctx.experiment = experiment;
   ctx.tp = g_ptr_array_index (experiment->time_points, index);
+  /* the name is the output folder: it must stay inside the experiment */
+  if (ctx.tp->name == NULL || ctx.tp->name[0] == '\0' || ctx.tp->name[0] == '.'
+      || strchr (ctx.tp->name, '/') != NULL || strchr (ctx.tp->name, '\\') != NULL)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
+                   "%s/experiment.json: time point name “%s” cannot be a folder name (no “/”, "
+                   "no leading “.”)", experiment->dir, ctx.tp->name ? ctx.tp->name : "");
+      return NULL;
+    }
   ctx.cancellable = cancellable;
   ctx.progress = progress;
   ctx.progress_data = progress_data;

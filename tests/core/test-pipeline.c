@@ -308,11 +308,22 @@ test_params (void)
   g_assert_null (kiln_pipeline_run_time_point (e2, 0, KILN_STEPS_ALL, FALSE, NULL, NULL, NULL,
                                                NULL, &error));
   g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+  g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, "experiment.json: steps.denoise.psd"));
   g_autofree char *den_out = tp_file ("tp01", "denoised.mrc");
   g_autofree char *res_out = tp_file ("tp01", "results.json");
   g_assert_false (g_file_test (den_out, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (res_out, G_FILE_TEST_EXISTS));
+  /* a time point name that would leave the experiment folder */
+  KilnExperimentTimePoint *tp0 = g_ptr_array_index (e2->time_points, 0);
+  g_autofree char *saved_name = tp0->name;
+  tp0->name = g_strdup ("../escape");
+  g_clear_error (&error);
+  g_assert_null (kiln_pipeline_run_time_point (e2, 0, KILN_STEPS_ALL, FALSE, NULL, NULL, NULL,
+                                               NULL, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA);
+  g_free (tp0->name);
+  tp0->name = g_steal_pointer (&saved_name);
   /* a step that is not an object */
   json_object_set_int_member (e2->steps, "measure", 3);
   g_clear_error (&error);
