@@ -51,7 +51,7 @@ record_params (KilnAlignPanel *self)
   kiln_align_panel_get_params (self, &method, &angle);
   json_object_set_string_member (o, "method", kiln_align_method_to_string (method));
   json_object_set_double_member (o, "axis_angle_deg", angle);
-  kiln_document_set_step_params (self->document, KILN_STEP_ALIGN, o);
+  kiln_document_set_step_params (self->document, KILN_DOC_STEP_ALIGN, o);
 }
 
 static void
@@ -205,7 +205,7 @@ update_image (KilnAlignPanel *self,
               gboolean        new_stack)
 {
   KilnImageStack *aligned = self->document ? kiln_document_get_aligned (self->document, self->time_point) : NULL;
-  KilnImageStack *input = self->document ? kiln_document_get_input_stack (self->document, self->time_point, KILN_STEP_ALIGN) : NULL;
+  KilnImageStack *input = self->document ? kiln_document_get_input_stack (self->document, self->time_point, KILN_DOC_STEP_ALIGN) : NULL;
   KilnImageStack *shown = aligned != NULL ? aligned : input;
   g_autofree char *text = NULL;
 
@@ -331,7 +331,7 @@ run_action (GtkWidget  *widget,
 
   if (self->busy || self->document == NULL)
     return;
-  input = kiln_document_get_input_stack (self->document, self->time_point, KILN_STEP_ALIGN);
+  input = kiln_document_get_input_stack (self->document, self->time_point, KILN_DOC_STEP_ALIGN);
   if (input == NULL)
     return;
   d = g_new0 (RunData, 1);
@@ -419,7 +419,7 @@ kiln_align_panel_new (void)
 static void
 load_params (KilnAlignPanel *self)
 {
-  JsonObject *o = kiln_document_get_step_params (self->document, KILN_STEP_ALIGN);
+  JsonObject *o = kiln_document_get_step_params (self->document, KILN_DOC_STEP_ALIGN);
   KilnAlignMethod method = KILN_ALIGN_XCORR;
 
   g_signal_handlers_block_by_func (self->method_dropdown, on_params_changed, self);
@@ -438,7 +438,7 @@ on_step_params_changed (KilnDocument   *document,
                         guint           step,
                         KilnAlignPanel *self)
 {
-  if (step == KILN_STEP_ALIGN)
+  if (step == KILN_DOC_STEP_ALIGN)
     load_params (self);
 }
 

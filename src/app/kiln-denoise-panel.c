@@ -62,7 +62,7 @@ input_stack (KilnDenoisePanel *self)
 {
   if (self->document == NULL)
     return NULL;
-  return kiln_document_get_input_stack (self->document, self->time_point, KILN_STEP_DENOISE);
+  return kiln_document_get_input_stack (self->document, self->time_point, KILN_DOC_STEP_DENOISE);
 }
 
 /* The ROI: the central half of the tilt (at least 32 px, at most 192 px a side). */
@@ -93,7 +93,7 @@ record_params (KilnDenoisePanel *self)
   json_object_set_string_member (o, "noise", kiln_noise_kind_to_string (kind));
   json_object_set_double_member (o, "variance", variance);
   json_object_set_string_member (o, "profile", kiln_bm3d_profile_to_string (profile));
-  kiln_document_set_step_params (self->document, KILN_STEP_DENOISE, o);
+  kiln_document_set_step_params (self->document, KILN_DOC_STEP_DENOISE, o);
 }
 
 static void
@@ -628,7 +628,7 @@ on_step_params_changed (KilnDocument     *document,
                         guint             step,
                         KilnDenoisePanel *self)
 {
-  if (step != KILN_STEP_DENOISE)
+  if (step != KILN_DOC_STEP_DENOISE)
     return;
   load_params (self);
   schedule_preview (self);
@@ -715,7 +715,7 @@ static void
 load_params (KilnDenoisePanel *self)
 {
   KilnExperiment *exp = kiln_document_get_experiment (self->document);
-  JsonObject *o = kiln_document_get_step_params (self->document, KILN_STEP_DENOISE);
+  JsonObject *o = kiln_document_get_step_params (self->document, KILN_DOC_STEP_DENOISE);
   KilnNoiseKind kind = KILN_NOISE_G4;
   KilnBm3dProfile profile = KILN_BM3D_PROFILE_FAST;
   double variance = 100;

@@ -56,7 +56,7 @@ struct _KilnDocument
 /* One undoable parameter change: the step's parameters before (NULL: none) and after. */
 typedef struct
 {
-  KilnStep    step;
+  KilnDocStep    step;
   JsonObject *before;
   JsonObject *after;
 } ParamChange;
@@ -954,14 +954,14 @@ kiln_document_dup_labels_path (KilnDocument *self,
 
 /* ---- Step results ------------------------------------------------------------------------ */
 
-static const char *const step_names[KILN_N_STEPS] = {
+static const char *const step_names[KILN_DOC_N_STEPS] = {
   "denoise", "align", "tilt-axis", "reconstruct", "segment",
 };
 
 const char *
-kiln_step_to_string (KilnStep step)
+kiln_doc_step_to_string (KilnDocStep step)
 {
-  return step < KILN_N_STEPS ? step_names[step] : NULL;
+  return step < KILN_DOC_N_STEPS ? step_names[step] : NULL;
 }
 
 static TimePoint *
@@ -985,7 +985,7 @@ results_changed (KilnDocument *self,
 gboolean
 kiln_document_has_result (KilnDocument *self,
                           guint         index,
-                          KilnStep      step)
+                          KilnDocStep      step)
 {
   TimePoint *tp = get_tp (self, index);
 
@@ -993,17 +993,17 @@ kiln_document_has_result (KilnDocument *self,
     return FALSE;
   switch (step)
     {
-    case KILN_STEP_DENOISE:
+    case KILN_DOC_STEP_DENOISE:
       return tp->denoised != NULL || (!tp->results_loaded && tp->saved_denoised != NULL);
-    case KILN_STEP_ALIGN:
+    case KILN_DOC_STEP_ALIGN:
       return tp->aligned != NULL || (!tp->results_loaded && tp->saved_aligned != NULL);
-    case KILN_STEP_TILT_AXIS:
+    case KILN_DOC_STEP_TILT_AXIS:
       return tp->has_axis;
-    case KILN_STEP_RECONSTRUCT:
+    case KILN_DOC_STEP_RECONSTRUCT:
       return tp->recon != NULL || tp->saved_recon != NULL;
-    case KILN_STEP_SEGMENT:
+    case KILN_DOC_STEP_SEGMENT:
       return tp->labels != NULL || tp->saved_labels != NULL;
-    case KILN_N_STEPS:
+    case KILN_DOC_N_STEPS:
     default:
       return FALSE;
     }
@@ -1012,15 +1012,15 @@ kiln_document_has_result (KilnDocument *self,
 KilnImageStack *
 kiln_document_get_input_stack (KilnDocument *self,
                                guint         index,
-                               KilnStep      step)
+                               KilnDocStep      step)
 {
   TimePoint *tp = get_tp (self, index);
 
   if (tp == NULL)
     return NULL;
-  if (step > KILN_STEP_ALIGN && tp->aligned != NULL)
+  if (step > KILN_DOC_STEP_ALIGN && tp->aligned != NULL)
     return tp->aligned;
-  if (step > KILN_STEP_DENOISE && tp->denoised != NULL)
+  if (step > KILN_DOC_STEP_DENOISE && tp->denoised != NULL)
     return tp->denoised;
   return tp->stack;
 }
@@ -1219,7 +1219,7 @@ step_params_copy (JsonObject *o)
 
 static void
 put_step_params (KilnDocument *self,
-                 KilnStep      step,
+                 KilnDocStep      step,
                  JsonObject   *params)
 {
   if (params != NULL)
@@ -1231,7 +1231,7 @@ put_step_params (KilnDocument *self,
 
 void
 kiln_document_set_step_params (KilnDocument *self,
-                               KilnStep      step,
+                               KilnDocStep      step,
                                JsonObject   *params)
 {
   JsonObject *before;
@@ -1239,7 +1239,7 @@ kiln_document_set_step_params (KilnDocument *self,
   gint64 now = g_get_monotonic_time ();
 
   g_return_if_fail (KILN_IS_DOCUMENT (self));
-  g_return_if_fail (step < KILN_N_STEPS);
+  g_return_if_fail (step < KILN_DOC_N_STEPS);
   if (self->experiment == NULL || params == NULL)
     return;
   before = kiln_experiment_get_step (self->experiment, step_names[step]);
@@ -1316,10 +1316,10 @@ kiln_document_redo (KilnDocument *self)
 
 JsonObject *
 kiln_document_get_step_params (KilnDocument *self,
-                               KilnStep      step)
+                               KilnDocStep      step)
 {
   g_return_val_if_fail (KILN_IS_DOCUMENT (self), NULL);
-  g_return_val_if_fail (step < KILN_N_STEPS, NULL);
+  g_return_val_if_fail (step < KILN_DOC_N_STEPS, NULL);
   if (self->experiment == NULL)
     return NULL;
   return kiln_experiment_get_step (self->experiment, step_names[step]);

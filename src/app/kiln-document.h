@@ -101,26 +101,26 @@ char           *kiln_document_make_demo_finish     (GAsyncResult        *result,
 /* The processing steps after Experiment, in pipeline order. */
 typedef enum
 {
-  KILN_STEP_DENOISE,
-  KILN_STEP_ALIGN,
-  KILN_STEP_TILT_AXIS,
-  KILN_STEP_RECONSTRUCT,
-  KILN_STEP_SEGMENT,
-  KILN_N_STEPS
-} KilnStep;
+  KILN_DOC_STEP_DENOISE,
+  KILN_DOC_STEP_ALIGN,
+  KILN_DOC_STEP_TILT_AXIS,
+  KILN_DOC_STEP_RECONSTRUCT,
+  KILN_DOC_STEP_SEGMENT,
+  KILN_DOC_N_STEPS
+} KilnDocStep;
 
 /* "denoise", "align", "tilt-axis", "reconstruct", "segment" (the sidebar row names). */
-const char     *kiln_step_to_string                (KilnStep       step);
+const char     *kiln_doc_step_to_string                (KilnDocStep       step);
 
 /* Whether time point @index has the result of @step. */
 gboolean        kiln_document_has_result           (KilnDocument  *self,
                                                     guint          index,
-                                                    KilnStep       step);
+                                                    KilnDocStep       step);
 /* The input a step works on: the latest earlier result, e.g. the aligned stack for the tilt
  * axis, else the denoised one, else the raw tilts (NULL while not loaded). */
 KilnImageStack *kiln_document_get_input_stack      (KilnDocument  *self,
                                                     guint          index,
-                                                    KilnStep       step);
+                                                    KilnDocStep       step);
 /* Results (getters return borrowed pointers or NULL; setters keep a reference / copy and emit
  * "results-changed" with the time point index). NULL clears. */
 KilnImageStack *kiln_document_get_denoised         (KilnDocument  *self,
@@ -161,12 +161,12 @@ void            kiln_document_set_labels           (KilnDocument  *self,
 /* Record the parameters of a step in the experiment ("steps" of experiment.json); takes a
  * reference. No-op for a single imported series. */
 void            kiln_document_set_step_params      (KilnDocument  *self,
-                                                    KilnStep       step,
+                                                    KilnDocStep       step,
                                                     JsonObject    *params);
 JsonObject     *kiln_document_get_step_params      (KilnDocument  *self,
-                                                    KilnStep       step);
+                                                    KilnDocStep       step);
 /* Undo/redo of parameter changes (kiln_document_set_step_params). Changes of the same step
- * within 0.6 s are one undo step (a slider drag). Undo/redo emit "params-changed" (KilnStep as
+ * within 0.6 s are one undo step (a slider drag). Undo/redo emit "params-changed" (KilnDocStep as
  * guint) so that panels reload their controls from kiln_document_get_step_params(). */
 gboolean        kiln_document_can_undo             (KilnDocument  *self);
 gboolean        kiln_document_can_redo             (KilnDocument  *self);

@@ -54,7 +54,7 @@ input_stack (KilnReconstructPanel *self)
 {
   if (self->document == NULL)
     return NULL;
-  return kiln_document_get_input_stack (self->document, self->time_point, KILN_STEP_RECONSTRUCT);
+  return kiln_document_get_input_stack (self->document, self->time_point, KILN_DOC_STEP_RECONSTRUCT);
 }
 
 static void
@@ -72,7 +72,7 @@ record_params (KilnReconstructPanel *self)
   json_object_set_int_member (o, "application_times_b", p.tv_steps);
   json_object_set_double_member (o, "sensitivity", p.sensitivity);
   json_object_set_int_member (o, "thickness_px", p.thickness);
-  kiln_document_set_step_params (self->document, KILN_STEP_RECONSTRUCT, o);
+  kiln_document_set_step_params (self->document, KILN_DOC_STEP_RECONSTRUCT, o);
 }
 
 static void
@@ -430,7 +430,7 @@ kiln_reconstruct_panel_new (void)
 static void
 load_params (KilnReconstructPanel *self)
 {
-  JsonObject *o = kiln_document_get_step_params (self->document, KILN_STEP_RECONSTRUCT);
+  JsonObject *o = kiln_document_get_step_params (self->document, KILN_DOC_STEP_RECONSTRUCT);
   KilnReconstructPanelParams p = { KILN_RECON_SIRT, 50, 1, 1, 1.0, 64 };
 
   if (o != NULL)
@@ -452,7 +452,7 @@ on_step_params_changed (KilnDocument         *document,
                         guint                 step,
                         KilnReconstructPanel *self)
 {
-  if (step == KILN_STEP_RECONSTRUCT)
+  if (step == KILN_DOC_STEP_RECONSTRUCT)
     load_params (self);
 }
 

@@ -273,7 +273,7 @@ record_params (KilnSegmentPanel *self)
   json_object_set_int_member (o, "erode_voxels", p.erode);
   json_object_set_int_member (o, "dilate_voxels", p.dilate);
   json_object_set_boolean_member (o, "split", p.split);
-  kiln_document_set_step_params (self->document, KILN_STEP_SEGMENT, o);
+  kiln_document_set_step_params (self->document, KILN_DOC_STEP_SEGMENT, o);
 }
 
 static void
@@ -340,7 +340,7 @@ refresh (KilnSegmentPanel *self)
 {
   /* a saved reconstruction not loaded yet: load it (with its labels) */
   if (self->document != NULL && volume (self) == NULL && !self->loading &&
-      kiln_document_has_result (self->document, self->time_point, KILN_STEP_RECONSTRUCT))
+      kiln_document_has_result (self->document, self->time_point, KILN_DOC_STEP_RECONSTRUCT))
     {
       self->loading = TRUE;
       kiln_document_load_volume_async (self->document, self->time_point, NULL, on_volume_loaded,
@@ -420,7 +420,7 @@ kiln_segment_panel_new (void)
 static void
 load_params (KilnSegmentPanel *self)
 {
-  JsonObject *o = kiln_document_get_step_params (self->document, KILN_STEP_SEGMENT);
+  JsonObject *o = kiln_document_get_step_params (self->document, KILN_DOC_STEP_SEGMENT);
   KilnSegmentParams p;
 
   kiln_segment_params_init (&p);
@@ -443,7 +443,7 @@ on_step_params_changed (KilnDocument     *document,
                         guint             step,
                         KilnSegmentPanel *self)
 {
-  if (step != KILN_STEP_SEGMENT)
+  if (step != KILN_DOC_STEP_SEGMENT)
     return;
   load_params (self);
   if (volume (self) != NULL)

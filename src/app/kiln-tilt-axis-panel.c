@@ -60,7 +60,7 @@ input_stack (KilnTiltAxisPanel *self)
 {
   if (self->document == NULL)
     return NULL;
-  return kiln_document_get_input_stack (self->document, self->time_point, KILN_STEP_TILT_AXIS);
+  return kiln_document_get_input_stack (self->document, self->time_point, KILN_DOC_STEP_TILT_AXIS);
 }
 
 static KilnImageView *
@@ -235,7 +235,7 @@ on_filter_changed (KilnTiltAxisPanel *self)
     return;
   json_object_set_string_member (o, "preview", gtk_drop_down_get_selected (self->filter_dropdown) == 1
                                                ? "weighted" : "simple");
-  kiln_document_set_step_params (self->document, KILN_STEP_TILT_AXIS, o);
+  kiln_document_set_step_params (self->document, KILN_DOC_STEP_TILT_AXIS, o);
 }
 
 static void
@@ -271,7 +271,7 @@ update_image (KilnTiltAxisPanel *self)
   gtk_adjustment_set_upper (self->shift_adjustment, (double) stack->width / 4);
   if (!kiln_document_get_axis (self->document, self->time_point, &angle, &shift))
     {
-      JsonObject *o = kiln_document_get_step_params (self->document, KILN_STEP_ALIGN);
+      JsonObject *o = kiln_document_get_step_params (self->document, KILN_DOC_STEP_ALIGN);
       /* start from the angle given to the alignment */
       angle = o ? json_object_get_double_member_with_default (o, "axis_angle_deg", 0) : 0;
       shift = 0;
@@ -417,9 +417,9 @@ on_step_params_changed (KilnDocument      *document,
 {
   JsonObject *o;
 
-  if (step != KILN_STEP_TILT_AXIS)
+  if (step != KILN_DOC_STEP_TILT_AXIS)
     return;
-  o = kiln_document_get_step_params (document, KILN_STEP_TILT_AXIS);
+  o = kiln_document_get_step_params (document, KILN_DOC_STEP_TILT_AXIS);
   self->updating = TRUE;
   gtk_drop_down_set_selected (self->filter_dropdown,
                               o && g_strcmp0 (json_object_get_string_member_with_default (o, "preview", ""), "weighted") == 0);
@@ -512,7 +512,7 @@ kiln_tilt_axis_panel_set_document (KilnTiltAxisPanel *self,
   self->time_point = 0;
   if (document != NULL)
     {
-      JsonObject *o = kiln_document_get_step_params (document, KILN_STEP_TILT_AXIS);
+      JsonObject *o = kiln_document_get_step_params (document, KILN_DOC_STEP_TILT_AXIS);
       g_signal_connect (document, "results-changed", G_CALLBACK (on_results_changed), self);
       g_signal_connect (document, "params-changed", G_CALLBACK (on_step_params_changed), self);
       self->updating = TRUE;

@@ -161,8 +161,8 @@ update_step_marks (KilnWindow *self)
       GtkWidget *mark = g_object_get_data (G_OBJECT (row), "kiln-mark");
       gboolean done = FALSE;
 
-      for (guint s = 0; s < KILN_N_STEPS; s++)
-        if (g_strcmp0 (gtk_widget_get_name (row), kiln_step_to_string (s)) == 0)
+      for (guint s = 0; s < KILN_DOC_N_STEPS; s++)
+        if (g_strcmp0 (gtk_widget_get_name (row), kiln_doc_step_to_string (s)) == 0)
           done = kiln_document_has_result (self->document, tp, s);
       if (mark == NULL && GTK_IS_BOX (box))
         {
@@ -189,7 +189,7 @@ time_point_label (KilnWindow *self,
   GString *s = g_string_new (label);
 
   g_string_append (s, "  ");
-  for (guint step = 0; step < KILN_N_STEPS; step++)
+  for (guint step = 0; step < KILN_DOC_N_STEPS; step++)
     g_string_append (s, kiln_document_has_result (self->document, i, step) ? "●" : "○");
   return g_string_free (s, FALSE);
 }

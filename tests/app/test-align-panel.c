@@ -104,8 +104,8 @@ test_align (void)
   aligned = kiln_document_get_aligned (doc, 0);
   g_assert_nonnull (aligned);
   g_assert_cmpuint (aligned->n_tilts, ==, raw->n_tilts);
-  g_assert_true (kiln_document_has_result (doc, 0, KILN_STEP_ALIGN));
-  g_assert_true (kiln_document_get_input_stack (doc, 0, KILN_STEP_TILT_AXIS) == aligned);
+  g_assert_true (kiln_document_has_result (doc, 0, KILN_DOC_STEP_ALIGN));
+  g_assert_true (kiln_document_get_input_stack (doc, 0, KILN_DOC_STEP_TILT_AXIS) == aligned);
   xf = kiln_document_get_alignment (doc, 0, &n_xf);
   g_assert_cmpuint (n_xf, ==, n_drift);
   g_assert_nonnull (kiln_align_panel_get_result (KILN_ALIGN_PANEL (panel)));
@@ -121,7 +121,7 @@ test_align (void)
   g_assert_cmpfloat (fabs (kiln_align_panel_get_truth_error (KILN_ALIGN_PANEL (panel)) - e_aligned), <, 1e-9);
   g_assert_cmpfloat (e_aligned, <, e_none / 3);
   g_assert_cmpfloat (e_aligned, <, 0.6);
-  g_assert_cmpstr (json_object_get_string_member (kiln_document_get_step_params (doc, KILN_STEP_ALIGN), "method"),
+  g_assert_cmpstr (json_object_get_string_member (kiln_document_get_step_params (doc, KILN_DOC_STEP_ALIGN), "method"),
                    ==, "xcorr");
   app_test_screenshot (panel, "align");
 

@@ -90,7 +90,7 @@ test_denoise (void)
   g_assert_cmpfloat (diff / (rw * rh), >, 0.05);
   g_assert_cmpfloat (app_test_roughness (preview, rw, rh), <, app_test_roughness (first, rw, rh));
   /* the parameters are recorded in the experiment */
-  g_assert_cmpfloat (json_object_get_double_member (kiln_document_get_step_params (doc, KILN_STEP_DENOISE),
+  g_assert_cmpfloat (json_object_get_double_member (kiln_document_get_step_params (doc, KILN_DOC_STEP_DENOISE),
                                                     "variance"), ==, 137 * 8);
 
   /* tune the variance on the reference pair */
@@ -133,8 +133,8 @@ test_denoise (void)
   app_test_wait (panel_idle, panel, 120);
   denoised = kiln_document_get_denoised (doc, 0);
   g_assert_nonnull (denoised);
-  g_assert_true (kiln_document_has_result (doc, 0, KILN_STEP_DENOISE));
-  g_assert_false (kiln_document_has_result (doc, 1, KILN_STEP_DENOISE));
+  g_assert_true (kiln_document_has_result (doc, 0, KILN_DOC_STEP_DENOISE));
+  g_assert_false (kiln_document_has_result (doc, 1, KILN_DOC_STEP_DENOISE));
   g_assert_cmpuint (denoised->n_tilts, ==, raw->n_tilts);
   /* the ROI of the full-stack result equals the live preview at the same parameters (the core
    * guarantees identical float operations; allow float noise) */
@@ -147,11 +147,11 @@ test_denoise (void)
   /* denoise all: the second time point is loaded and denoised too */
   g_assert_true (gtk_widget_activate_action (panel, "denoise.run-all", NULL));
   app_test_wait (panel_idle, panel, 120);
-  g_assert_true (kiln_document_has_result (doc, 1, KILN_STEP_DENOISE));
+  g_assert_true (kiln_document_has_result (doc, 1, KILN_DOC_STEP_DENOISE));
   g_assert_cmpuint (kiln_document_get_denoised (doc, 1)->n_tilts, ==, kiln_document_get_stack (doc, 1)->n_tilts);
   denoised = kiln_document_get_denoised (doc, 0);
   /* the next step's input is the denoised stack */
-  g_assert_true (kiln_document_get_input_stack (doc, 0, KILN_STEP_ALIGN) == denoised);
+  g_assert_true (kiln_document_get_input_stack (doc, 0, KILN_DOC_STEP_ALIGN) == denoised);
   app_test_screenshot (panel, "denoise");
 
   /* save and reopen: the denoised stack and the parameters come back */
@@ -161,7 +161,7 @@ test_denoise (void)
   {
     g_autoptr(KilnDocument) again = app_test_open (dir);
     KilnImageStack *back = kiln_document_get_denoised (again, 0);
-    JsonObject *o = kiln_document_get_step_params (again, KILN_STEP_DENOISE);
+    JsonObject *o = kiln_document_get_step_params (again, KILN_DOC_STEP_DENOISE);
 
     g_assert_nonnull (back);
     g_assert_cmpuint (back->n_tilts, ==, denoised->n_tilts);
@@ -169,7 +169,7 @@ test_denoise (void)
       g_assert_cmpfloat (back->data[i], ==, denoised->data[i]);
     g_assert_nonnull (o);
     g_assert_cmpfloat (json_object_get_double_member (o, "variance"), ==, 137);
-    g_assert_true (kiln_document_has_result (again, 1, KILN_STEP_DENOISE));
+    g_assert_true (kiln_document_has_result (again, 1, KILN_DOC_STEP_DENOISE));
   }
   gtk_window_destroy (GTK_WINDOW (window));
 }

@@ -60,10 +60,10 @@ test_save_reopen (void)
   kiln_document_set_reconstruction (doc, 1, v);
   kiln_document_set_labels (doc, 1, l);
   json_object_set_string_member (params, "method", "sirt");
-  kiln_document_set_step_params (doc, KILN_STEP_RECONSTRUCT, params);
+  kiln_document_set_step_params (doc, KILN_DOC_STEP_RECONSTRUCT, params);
   g_assert_true (kiln_document_get_modified (doc));
-  g_assert_true (kiln_document_has_result (doc, 1, KILN_STEP_SEGMENT));
-  g_assert_false (kiln_document_has_result (doc, 0, KILN_STEP_SEGMENT));
+  g_assert_true (kiln_document_has_result (doc, 1, KILN_DOC_STEP_SEGMENT));
+  g_assert_false (kiln_document_has_result (doc, 0, KILN_DOC_STEP_SEGMENT));
   g_assert_true (kiln_document_save (doc, &error));
   g_assert_no_error (error);
   g_assert_false (kiln_document_get_modified (doc));
@@ -79,9 +79,9 @@ test_save_reopen (void)
   g_assert_cmpfloat (a, ==, 3.25);
   g_assert_cmpfloat (s, ==, -1.5);
   g_assert_false (kiln_document_get_axis (again, 0, NULL, NULL));
-  g_assert_true (kiln_document_has_result (again, 1, KILN_STEP_RECONSTRUCT));
-  g_assert_true (kiln_document_has_result (again, 1, KILN_STEP_SEGMENT));
-  g_assert_false (kiln_document_has_result (again, 0, KILN_STEP_RECONSTRUCT));
+  g_assert_true (kiln_document_has_result (again, 1, KILN_DOC_STEP_RECONSTRUCT));
+  g_assert_true (kiln_document_has_result (again, 1, KILN_DOC_STEP_SEGMENT));
+  g_assert_false (kiln_document_has_result (again, 0, KILN_DOC_STEP_RECONSTRUCT));
   {
     g_autofree char *path = kiln_document_dup_labels_path (again, 1);
     g_autofree char *truth_path = kiln_document_dup_labels_path (again, 0);
@@ -129,12 +129,12 @@ test_undo_redo (void)
   kiln_denoise_panel_get_params (KILN_DENOISE_PANEL (panel), &kind, &variance, NULL);
   g_assert_cmpint (kind, ==, KILN_NOISE_G2);
   g_assert_cmpfloat (variance, ==, 300);
-  g_assert_cmpfloat (json_object_get_double_member (kiln_document_get_step_params (doc, KILN_STEP_DENOISE), "variance"), ==, 300);
+  g_assert_cmpfloat (json_object_get_double_member (kiln_document_get_step_params (doc, KILN_DOC_STEP_DENOISE), "variance"), ==, 300);
   /* back to the start: no denoise parameters; the panel shows the simulated noise again */
   g_assert_true (kiln_document_undo (doc));
   g_assert_true (kiln_document_undo (doc));
   g_assert_false (kiln_document_can_undo (doc));
-  g_assert_null (kiln_document_get_step_params (doc, KILN_STEP_DENOISE));
+  g_assert_null (kiln_document_get_step_params (doc, KILN_DOC_STEP_DENOISE));
   kiln_denoise_panel_get_params (KILN_DENOISE_PANEL (panel), &kind, &variance, NULL);
   g_assert_cmpfloat (variance, ==, 137);
   /* a new change drops the redo history */

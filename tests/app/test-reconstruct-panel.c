@@ -94,7 +94,7 @@ test_reconstruct (void)
   /* noisy, drifted (σ 1.5 px, unaligned) ±40° data: the missing wedge and noise limit the
    * correlation; require 0.5 */
   g_assert_cmpfloat (r, >, 0.5);
-  g_assert_true (kiln_document_has_result (doc, 0, KILN_STEP_RECONSTRUCT));
+  g_assert_true (kiln_document_has_result (doc, 0, KILN_DOC_STEP_RECONSTRUCT));
   app_test_screenshot (panel, "reconstruct");
 
   /* ISER stopped after a few iterations keeps the current volume */
@@ -115,7 +115,7 @@ test_reconstruct (void)
   v = kiln_document_get_reconstruction (doc, 0);
   g_assert_nonnull (v);
   g_assert_cmpfloat (correlation (v->data, truth->data, kiln_volume_n_voxels (v)), >, 0.3);
-  g_assert_cmpstr (json_object_get_string_member (kiln_document_get_step_params (doc, KILN_STEP_RECONSTRUCT), "method"),
+  g_assert_cmpstr (json_object_get_string_member (kiln_document_get_step_params (doc, KILN_DOC_STEP_RECONSTRUCT), "method"),
                    ==, "iser");
   gtk_window_destroy (GTK_WINDOW (window));
 }

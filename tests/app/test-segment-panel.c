@@ -110,7 +110,7 @@ test_segment (void)
   app_test_wait (panel_idle, panel, 60);
   g_assert_cmpfloat (fabs (kiln_segment_panel_get_threshold (KILN_SEGMENT_PANEL (panel)) - p.threshold), <, 1e-9);
   g_assert_cmpuint (foreground (kiln_document_get_labels (doc, 0)), <, fg_otsu);
-  g_assert_false (json_object_get_boolean_member (kiln_document_get_step_params (doc, KILN_STEP_SEGMENT), "otsu"));
+  g_assert_false (json_object_get_boolean_member (kiln_document_get_step_params (doc, KILN_DOC_STEP_SEGMENT), "otsu"));
 
   /* the Analyze step gets the reconstruction and these labels */
   kiln_document_load_volume_async (doc, 0, NULL, on_volume, &pair);

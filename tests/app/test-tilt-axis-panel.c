@@ -69,7 +69,7 @@ test_tilt_axis (void)
   kiln_tilt_axis_panel_set_document (KILN_TILT_AXIS_PANEL (panel), doc);
   kiln_tilt_axis_panel_set_weighted (KILN_TILT_AXIS_PANEL (panel), TRUE);
   app_test_wait (panel_idle, panel, 60);
-  g_assert_false (kiln_document_has_result (doc, 0, KILN_STEP_TILT_AXIS));
+  g_assert_false (kiln_document_has_result (doc, 0, KILN_DOC_STEP_TILT_AXIS));
 
   /* the preview reacts to the shift, and is sharper at the true axis than 6 px off */
   c_truth = preview_cost (panel, sp.axis_angle_deg, sp.axis_shift_px, &at_truth);
@@ -151,7 +151,7 @@ test_tilt_axis (void)
   app_test_screenshot (panel, "tilt-axis");
 
   /* copy to every time point */
-  g_assert_false (kiln_document_has_result (doc, 1, KILN_STEP_TILT_AXIS));
+  g_assert_false (kiln_document_has_result (doc, 1, KILN_DOC_STEP_TILT_AXIS));
   g_assert_true (gtk_widget_activate_action (panel, "tilt-axis.copy", NULL));
   g_assert_true (kiln_document_get_axis (doc, 1, &angle, NULL));
   g_assert_cmpfloat (fabs (angle - r->axis_angle_deg), <=, 0.01);
