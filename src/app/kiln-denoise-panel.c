@@ -90,7 +90,7 @@ record_params (KilnDenoisePanel *self)
   if (self->document == NULL)
     return;
   kiln_denoise_panel_get_params (self, &kind, &variance, &profile);
-  json_object_set_string_member (o, "noise", kiln_noise_kind_to_string (kind));
+  json_object_set_string_member (o, "psd", kiln_noise_kind_to_string (kind));
   json_object_set_double_member (o, "variance", variance);
   json_object_set_string_member (o, "profile", kiln_bm3d_profile_to_string (profile));
   kiln_document_set_step_params (self->document, KILN_DOC_STEP_DENOISE, o);
@@ -728,7 +728,7 @@ load_params (KilnDenoisePanel *self)
     }
   else if (o != NULL)
     {
-      kiln_noise_kind_from_string (json_object_get_string_member_with_default (o, "noise", "g4"), &kind);
+      kiln_noise_kind_from_string (json_object_get_string_member_with_default (o, "psd", "g4"), &kind);
       variance = json_object_get_double_member_with_default (o, "variance", variance);
       kiln_bm3d_profile_from_string (json_object_get_string_member_with_default (o, "profile", "fast"), &profile);
     }

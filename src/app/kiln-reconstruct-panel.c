@@ -68,8 +68,8 @@ record_params (KilnReconstructPanel *self)
   kiln_reconstruct_panel_get_params (self, &p);
   json_object_set_string_member (o, "method", kiln_recon_method_to_string (p.method));
   json_object_set_int_member (o, "iterations", p.iterations);
-  json_object_set_int_member (o, "application_times_a", p.data_passes);
-  json_object_set_int_member (o, "application_times_b", p.tv_steps);
+  json_object_set_int_member (o, "data_passes", p.data_passes);
+  json_object_set_int_member (o, "tv_steps", p.tv_steps);
   json_object_set_double_member (o, "sensitivity", p.sensitivity);
   json_object_set_int_member (o, "thickness_px", p.thickness);
   kiln_document_set_step_params (self->document, KILN_DOC_STEP_RECONSTRUCT, o);
@@ -437,8 +437,8 @@ load_params (KilnReconstructPanel *self)
     {
       kiln_recon_method_from_string (json_object_get_string_member_with_default (o, "method", "sirt"), &p.method);
       p.iterations = json_object_get_int_member_with_default (o, "iterations", p.iterations);
-      p.data_passes = json_object_get_int_member_with_default (o, "application_times_a", p.data_passes);
-      p.tv_steps = json_object_get_int_member_with_default (o, "application_times_b", p.tv_steps);
+      p.data_passes = json_object_get_int_member_with_default (o, "data_passes", p.data_passes);
+      p.tv_steps = json_object_get_int_member_with_default (o, "tv_steps", p.tv_steps);
       p.sensitivity = json_object_get_double_member_with_default (o, "sensitivity", p.sensitivity);
       p.thickness = json_object_get_int_member_with_default (o, "thickness_px", p.thickness);
     }

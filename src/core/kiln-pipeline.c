@@ -97,6 +97,7 @@ kiln_pipeline_step_defaults (KilnStep step)
     case KILN_STEP_ALIGN:
       json_object_set_string_member (o, "method", "mi");
       json_object_set_string_member (o, "interpolation", "cubic");
+      json_object_set_double_member (o, "axis_angle_deg", 0);
       break;
     case KILN_STEP_AXIS:
       json_object_set_null_member (o, "axis_angle_deg");
@@ -440,6 +441,7 @@ run_align (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   const char *in_name = json_object_get_string_member (p, "interpolation");
 
   kiln_align_params_init (&ap);
+  ap.xcorr.axis_angle_deg = json_object_get_double_member (p, "axis_angle_deg");
   if (!kiln_align_method_from_string (method, &ap.method))
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
