@@ -415,3 +415,52 @@ kiln_align_residual_table (const KilnAlignResult *result)
     }
   return csv;
 }
+
+double
+kiln_align_rms_error_unobservable_removed (const KilnXf *a,
+                   const KilnXf *b,
+                   const double *angles_deg,
+                   double        axis_deg,
+                   guint         n)
+{
+  double ca = cos (axis_deg * G_PI / 180), sa = sin (axis_deg * G_PI / 180);
+  double m[3][4] = { { 0 } }, coef[3], mean_a = 0, e = 0;
+
+  for (guint k = 0; k < n; k++)
+    {
+      double rx = (a ? a[k].dx : 0) + b[k].dx, ry = (a ? a[k].dy : 0) + b[k].dy;
+      double p = rx * ca + ry * sa, q = -rx * sa + ry * ca;
+      double t = angles_deg[k] * G_PI / 180, f[3] = { 1, cos (t), sin (t) };
+      for (int i = 0; i < 3; i++)
+        {
+          for (int j = 0; j < 3; j++)
+            m[i][j] += f[i] * f[j];
+          m[i][3] += f[i] * p;
+        }
+      mean_a += q / n;
+    }
+  /* Gaussian elimination of the 3 × 3 normal equations */
+  for (int i = 0; i < 3; i++)
+    for (int r = i + 1; r < 3; r++)
+      {
+        double f = m[r][i] / m[i][i];
+        for (int c = i; c < 4; c++)
+          m[r][c] -= f * m[i][c];
+      }
+  for (int i = 2; i >= 0; i--)
+    {
+      coef[i] = m[i][3];
+      for (int j = i + 1; j < 3; j++)
+        coef[i] -= m[i][j] * coef[j];
+      coef[i] /= m[i][i];
+    }
+  for (guint k = 0; k < n; k++)
+    {
+      double rx = (a ? a[k].dx : 0) + b[k].dx, ry = (a ? a[k].dy : 0) + b[k].dy;
+      double p = rx * ca + ry * sa, q = -rx * sa + ry * ca;
+      double t = angles_deg[k] * G_PI / 180;
+      double ep = p - (coef[0] + coef[1] * cos (t) + coef[2] * sin (t)), eq = q - mean_a;
+      e += ep * ep + eq * eq;
+    }
+  return sqrt (e / n);
+}

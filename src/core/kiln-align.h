@@ -130,4 +130,15 @@ KilnImageStack  *kiln_align_apply          (const KilnImageStack   *stack,
  * mi_nats, refine_px. */
 KilnCsv         *kiln_align_residual_table (const KilnAlignResult  *result);
 
+/* RMS (px) over @n tilts of the residual r_k = a_k + b_k of two sets of translations (@a NULL:
+ * zero; typically a = the alignment found, b = the known drift) after removing what no
+ * alignment of projections can observe: along the axis a constant, across it
+ * c0 + c1·cos θ + c2·sin θ (the axis offset and the projection of a 3-D translation of the
+ * object), fitted by least squares. @axis_deg: tilt axis, CCW from image y. */
+double           kiln_align_rms_error_unobservable_removed (const KilnXf *a,
+                                                            const KilnXf *b,
+                                                            const double *angles_deg,
+                                                            double        axis_deg,
+                                                            guint         n);
+
 G_END_DECLS

@@ -474,6 +474,12 @@ test_simulator (void)
     }
   gx = shift_rms_error_gauge (rx, tp->drift, tp->tilts->angles_deg, tp->axis_angle_deg);
   gm = shift_rms_error_gauge (rm, tp->drift, tp->tilts->angles_deg, tp->axis_angle_deg);
+  /* the library's version of this measure (used by the app's teaching overlay) agrees with the
+   * test's own, independently written one to 1e-9 px */
+  g_assert_cmpfloat (fabs (kiln_align_rms_error_unobservable_removed (rm->xf, tp->drift,
+                                                                      tp->tilts->angles_deg,
+                                                                      tp->axis_angle_deg,
+                                                                      tp->n_tilts) - gm), <, 1e-9);
   px = shift_rms_error (rx, drift);
   pm = shift_rms_error (rm, drift);
   g_test_message ("simulator (paper dose, g4 137, drift σ 5 px): RMS error xcorr %.3f px, "
