@@ -21,6 +21,7 @@
 #define MOM_COARSE_SIZE 128   /* the mass-profile angle search on a copy binned to ≤ this */
 #define MOM_FINE_SIZE   512   /* the centre-of-mass fit on a copy binned to ≤ this */
 #define MOM_MAX_RMS     1.0   /* px: trajectories further off the model fall back to the BP */
+#define MOM_MIN_KEPT    0.4   /* a band needs this fraction of the tilts inside the field */
 #define MOM_AGREE_DEG   2.5   /* the trajectories' angle must stay this close to the start */
 
 /* ---------------------------------------------------------------------------------------- */
@@ -905,6 +906,7 @@ typedef struct
   guint   n;
   gsize  *start;   /* n + 1 offsets into px, py, q */
   float  *px, *py, *q;
+  guint8 *edge;    /* the pixel is object on the image's border: the object leaves the field */
   double *cos_t, *sin_t;
   double  radius;  /* max distance of a content pixel from the centre, px */
   double  pix;     /* working pixel size in original px */
@@ -917,6 +919,7 @@ moments_clear (Moments *m)
   kiln_free (m->px);
   kiln_free (m->py);
   kiln_free (m->q);
+  g_free (m->edge);
   g_free (m->cos_t);
   g_free (m->sin_t);
   memset (m, 0, sizeof *m);
@@ -941,9 +944,14 @@ moments_init (Moments *m, const Work *wk, GError **error)
   gsize npix = (gsize) wk->w * wk->h, total = 0;
   g_autofree guint8 *mask = g_malloc0 ((gsize) wk->n * npix);
   g_autofree double *bg = g_new (double, wk->n);
+  g_autofree double *thr_k = g_new (double, wk->n);
+  float *smooth = kiln_alloc ((gsize) wk->n * npix, sizeof (float), FALSE,
+                              "smoothed tilt series", error);
   double r2max = 0;
 
   memset (m, 0, sizeof *m);
+  if (smooth == NULL)
+    return FALSE;
   m->n = wk->n;
   m->pix = wk->bin;
   m->start = g_new0 (gsize, wk->n + 1);
@@ -963,7 +971,8 @@ moments_init (Moments *m, const Work *wk, GError **error)
       const float *img = wk->data + (gsize) k * npix;
       guint8 *mk = mask + (gsize) k * npix;
       g_autofree float *diff = g_new (float, npix / 2 + 1);
-      g_autofree float *sm = g_new (float, npix);
+      g_autofree float *absd = g_new (float, npix);
+      float *sm = smooth + (gsize) k * npix;
       double sigma, mx = 0, thr;
       gsize nd = 0;
 
@@ -991,7 +1000,13 @@ moments_init (Moments *m, const Work *wk, GError **error)
             sm[(gsize) y * wk->w + x] = (float) (acc / cnt);
             mx = MAX (mx, acc / cnt);
           }
-      thr = MAX (sigma, 0.02 * mx);
+      /* the noise of the smoothed image itself (correlated noise included): the median
+       * absolute deviation of the smoothed values, most of which are background */
+      for (gsize i = 0; i < npix; i++)
+        absd[i] = fabsf (sm[i]);
+      sigma = MAX (sigma / 3, float_median (absd, npix, 1) / 0.6745);
+      thr = MAX (4 * sigma, 0.02 * mx);
+      thr_k[k] = thr;
       for (guint y = 0; y < wk->h; y++)
         for (guint x = 0; x < wk->w; x++)
           if (sm[(gsize) y * wk->w + x] > thr)
@@ -1015,8 +1030,10 @@ moments_init (Moments *m, const Work *wk, GError **error)
                               error) : NULL;
   m->q = m->py ? kiln_alloc (MAX (total, (gsize) 1), sizeof (float), FALSE, "tilt-axis content",
                              error) : NULL;
+  m->edge = m->q ? g_malloc0 (MAX (total, (gsize) 1)) : NULL;
   if (m->q == NULL)
     {
+      kiln_free (smooth);
       moments_clear (m);
       return FALSE;
     }
@@ -1035,11 +1052,14 @@ moments_init (Moments *m, const Work *wk, GError **error)
               m->px[o] = (float) dx;
               m->py[o] = (float) dy;
               m->q[o] = (float) (img[(gsize) y * wk->w + x] - bg[k]);
+              m->edge[o] = (x == 0 || y == 0 || x + 1 == wk->w || y + 1 == wk->h)
+                           && smooth[(gsize) k * npix + (gsize) y * wk->w + x] > thr_k[k];
               r2max = MAX (r2max, dx * dx + dy * dy);
               o++;
             }
     }
   m->radius = sqrt (r2max) + 2 * wk->bin;
+  kiln_free (smooth);
   return TRUE;
 }
 
@@ -1047,7 +1067,7 @@ moments_init (Moments *m, const Work *wk, GError **error)
  * of unity), for each tilt k and band b: m0 = Σ q, m1 = Σ q u, mv = Σ q v. Returns nb. */
 static guint
 moments_bands (const Moments *m, double alpha_deg, double dv, double **m0, double **m1,
-               double **mv)
+               double **mv, guint8 **cut)
 {
   double ca = cos (alpha_deg * G_PI / 180.0), sa = sin (alpha_deg * G_PI / 180.0);
   guint nb = (guint) ceil (2 * m->radius / dv) + 2;
@@ -1055,10 +1075,12 @@ moments_bands (const Moments *m, double alpha_deg, double dv, double **m0, doubl
   *m0 = g_new0 (double, (gsize) m->n * nb);
   *m1 = g_new0 (double, (gsize) m->n * nb);
   *mv = g_new0 (double, (gsize) m->n * nb);
+  *cut = g_new0 (guint8, (gsize) m->n * nb);
 #pragma omp parallel for schedule(dynamic)
   for (gint64 k = 0; k < (gint64) m->n; k++)
     {
       double *a0 = *m0 + k * nb, *a1 = *m1 + k * nb, *av = *mv + k * nb;
+      guint8 *ac = *cut + k * nb;
 
       for (gsize i = m->start[k]; i < m->start[k + 1]; i++)
         {
@@ -1069,6 +1091,11 @@ moments_bands (const Moments *m, double alpha_deg, double dv, double **m0, doubl
           if (b < 0 || b + 1 >= (int) nb)
             continue;
           t = f - b;
+          if (m->edge[i])
+            {
+              ac[b] |= t < 1;
+              ac[b + 1] |= t > 0;
+            }
           a0[b] += (1 - t) * q;
           a1[b] += (1 - t) * q * u;
           av[b] += (1 - t) * q * v;
@@ -1107,15 +1134,16 @@ solve3 (const double a[3][3], const double b[3], double x[3])
 /* The shift of each band at angle α from its centre-of-mass trajectory, and the straight-line
  * fit s(v) = s₀ + slope·v over the bands (weights: band mass). Tilts where a band's mass is off
  * its median by more than 3 % (content entering or leaving the field, or crossing bands) are
- * left out of that band's fit; a band needs 60 % of the tilts. FALSE when fewer than 3 bands
+ * left out of that band's fit; a band needs MOM_MIN_KEPT of the tilts. FALSE when fewer than 3 bands
  * (or, for @slope == NULL, 1 band) are usable. */
 static gboolean
 moments_fit (const Moments *m, double alpha_deg, double *s0, double *slope, double *slope_sd,
              double *rms_px, guint *n_used)
 {
   g_autofree double *m0 = NULL, *m1 = NULL, *mv = NULL;
+  g_autofree guint8 *cut = NULL;
   double dv = MAX (4.0, 2 * m->pix);
-  guint nb = moments_bands (m, alpha_deg, dv, &m0, &m1, &mv);
+  guint nb = moments_bands (m, alpha_deg, dv, &m0, &m1, &mv, &cut);
   g_autofree double *bs = g_new (double, nb), *bvv = g_new (double, nb);
   g_autofree double *bw = g_new (double, nb), *med = g_new (double, nb);
   g_autofree double *col = g_new (double, m->n);
@@ -1124,9 +1152,12 @@ moments_fit (const Moments *m, double alpha_deg, double *s0, double *slope, doub
 
   for (guint b = 0; b < nb; b++)
     {
+      guint nc = 0;
+
       for (guint k = 0; k < m->n; k++)
-        col[k] = m0[(gsize) k * nb + b];
-      med[b] = median_of (col, m->n);
+        if (!cut[(gsize) k * nb + b])
+          col[nc++] = m0[(gsize) k * nb + b];
+      med[b] = nc > 0 ? median_of (col, nc) : 0;
       wmax = MAX (wmax, med[b]);
     }
   for (guint b = 0; b < nb; b++)
@@ -1141,7 +1172,7 @@ moments_fit (const Moments *m, double alpha_deg, double *s0, double *slope, doub
         {
           double w0 = m0[(gsize) k * nb + b], c, f[3];
 
-          if (fabs (w0 - med[b]) > 0.03 * med[b])
+          if (cut[(gsize) k * nb + b] || fabs (w0 - med[b]) > 0.03 * med[b])
             continue;
           c = m1[(gsize) k * nb + b] / w0;
           f[0] = 1;
@@ -1157,13 +1188,13 @@ moments_fit (const Moments *m, double alpha_deg, double *s0, double *slope, doub
           sw += w0;
           kept++;
         }
-      if (kept < MAX (5u, (guint) ceil (0.6 * m->n)) || !solve3 (a, y, x))
+      if (kept < MAX (5u, (guint) ceil (MOM_MIN_KEPT * m->n)) || !solve3 (a, y, x))
         continue;
       for (guint k = 0; k < m->n; k++)
         {
           double w0 = m0[(gsize) k * nb + b], r;
 
-          if (fabs (w0 - med[b]) > 0.03 * med[b])
+          if (cut[(gsize) k * nb + b] || fabs (w0 - med[b]) > 0.03 * med[b])
             continue;
           r = m1[(gsize) k * nb + b] / w0 - x[0] - x[1] * m->cos_t[k] - x[2] * m->sin_t[k];
           rr += r * r;
@@ -1220,7 +1251,8 @@ static double
 moments_profile_cost (const Moments *m, double alpha_deg)
 {
   g_autofree double *m0 = NULL, *m1 = NULL, *mv = NULL;
-  guint nb = moments_bands (m, alpha_deg, MAX (1.0, m->pix), &m0, &m1, &mv);
+  g_autofree guint8 *cut = NULL;
+  guint nb = moments_bands (m, alpha_deg, MAX (1.0, m->pix), &m0, &m1, &mv, &cut);
   double num = 0, den = 0;
 
   for (guint b = 0; b < nb; b++)
