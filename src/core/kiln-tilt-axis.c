@@ -942,16 +942,20 @@ static gboolean
 moments_init (Moments *m, const Work *wk, GError **error)
 {
   gsize npix = (gsize) wk->w * wk->h, total = 0;
-  g_autofree guint8 *mask = g_malloc0 ((gsize) wk->n * npix);
+  guint8 *mask = kiln_alloc ((gsize) wk->n * npix, 1, TRUE, "tilt-axis object mask", error);
   g_autofree double *bg = g_new (double, wk->n);
   g_autofree double *thr_k = g_new (double, wk->n);
-  float *smooth = kiln_alloc ((gsize) wk->n * npix, sizeof (float), FALSE,
-                              "smoothed tilt series", error);
+  float *smooth = mask ? kiln_alloc ((gsize) wk->n * npix, sizeof (float), FALSE,
+                                     "smoothed tilt series", error) : NULL;
   double r2max = 0;
 
   memset (m, 0, sizeof *m);
-  if (smooth == NULL)
-    return FALSE;
+  if (smooth == NULL || mask == NULL)
+    {
+      kiln_free (smooth);
+      kiln_free (mask);
+      return FALSE;
+    }
   m->n = wk->n;
   m->pix = wk->bin;
   m->start = g_new0 (gsize, wk->n + 1);
@@ -962,9 +966,10 @@ moments_init (Moments *m, const Work *wk, GError **error)
       m->cos_t[k] = cos (wk->angles[k] * G_PI / 180.0);
       m->sin_t[k] = sin (wk->angles[k] * G_PI / 180.0);
     }
-  /* background: the median of each tilt (objects cover less than half of the field); noise σ:
-   * from the median absolute difference of horizontal neighbours; object mask: the 3 × 3 mean
-   * above σ/3 · 3 and above 2 % of the brightest object, dilated by 2 px */
+  /* background: the median of each tilt (objects cover less than half of the field); object
+   * mask: the 3 × 3 mean above 4 σ of that mean (σ: the larger of the white-noise estimate
+   * from neighbour differences / 3 and the median absolute value of the mean itself, which
+   * includes correlated noise) and above 2 % of the brightest object, dilated by 2 px */
 #pragma omp parallel for schedule(dynamic)
   for (gint64 k = 0; k < (gint64) wk->n; k++)
     {
@@ -1034,6 +1039,7 @@ moments_init (Moments *m, const Work *wk, GError **error)
   if (m->q == NULL)
     {
       kiln_free (smooth);
+      kiln_free (mask);
       moments_clear (m);
       return FALSE;
     }
@@ -1060,6 +1066,7 @@ moments_init (Moments *m, const Work *wk, GError **error)
     }
   m->radius = sqrt (r2max) + 2 * wk->bin;
   kiln_free (smooth);
+  kiln_free (mask);
   return TRUE;
 }
 
