@@ -18,6 +18,11 @@
 #define FINE_SIZE   512   /* the sub-pixel search on a copy binned to ≤ this */
 #define CL_COARSE_SIZE 128
 #define CL_FINE_SIZE   256
+#define MOM_COARSE_SIZE 128   /* the mass-profile angle search on a copy binned to ≤ this */
+#define MOM_FINE_SIZE   512   /* the centre-of-mass fit on a copy binned to ≤ this */
+#define MOM_MAX_RMS     1.0   /* px: trajectories further off the model fall back to the BP */
+#define MOM_MIN_KEPT    0.4   /* a band needs this fraction of the tilts inside the field */
+#define MOM_AGREE_DEG   2.5   /* the trajectories' angle must stay this close to the start */
 
 /* ---------------------------------------------------------------------------------------- */
 /* scores                                                                                    */
@@ -886,6 +891,495 @@ fit_line (const double *x, const double *y, const double *w, guint n, double *sl
   return TRUE;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* feature moments: the projected centre of mass of every band along the axis                */
+
+/* The content of each tilt (background removed): the pixels of a (binned) copy that belong to
+ * objects, as coordinates from the image centre (original px) and background-subtracted value.
+ * Every object point (x, z) of the slice at v along the axis is seen at u = s + x cos θ +
+ * z sin θ across the axis, so the centre of mass of a band along the axis follows
+ * s + X cos θ + Z sin θ exactly (blur and sampling preserve centres of mass) — as long as the
+ * band's content stays inside the image (checked by its mass) and the angle is right (no mass
+ * moves between bands). */
+typedef struct
+{
+  guint   n;
+  gsize  *start;   /* n + 1 offsets into px, py, q */
+  float  *px, *py, *q;
+  guint8 *edge;    /* the pixel is object on the image's border: the object leaves the field */
+  double *cos_t, *sin_t;
+  double  radius;  /* max distance of a content pixel from the centre, px */
+  double  pix;     /* working pixel size in original px */
+} Moments;
+
+static void
+moments_clear (Moments *m)
+{
+  g_free (m->start);
+  kiln_free (m->px);
+  kiln_free (m->py);
+  kiln_free (m->q);
+  g_free (m->edge);
+  g_free (m->cos_t);
+  g_free (m->sin_t);
+  memset (m, 0, sizeof *m);
+}
+
+/* median of @n floats (a strided sample of at most 65536 of them) */
+static double
+float_median (const float *v, gsize n, gsize step)
+{
+  gsize stride = MAX ((gsize) 1, n / 65536), m = 0;
+  g_autofree double *d = g_new (double, n / stride + 1);
+
+  for (gsize i = 0; i < n; i += stride)
+    d[m++] = v[i * step];
+  qsort (d, m, sizeof (double), cmp_double);
+  return d[m / 2];
+}
+
+static gboolean
+moments_init (Moments *m, const Work *wk, GError **error)
+{
+  gsize npix = (gsize) wk->w * wk->h, total = 0;
+  guint8 *mask = kiln_alloc ((gsize) wk->n * npix, 1, TRUE, "tilt-axis object mask", error);
+  g_autofree double *bg = g_new (double, wk->n);
+  g_autofree double *thr_k = g_new (double, wk->n);
+  float *smooth = mask ? kiln_alloc ((gsize) wk->n * npix, sizeof (float), FALSE,
+                                     "smoothed tilt series", error) : NULL;
+  double r2max = 0;
+
+  memset (m, 0, sizeof *m);
+  if (smooth == NULL || mask == NULL)
+    {
+      kiln_free (smooth);
+      kiln_free (mask);
+      return FALSE;
+    }
+  m->n = wk->n;
+  m->pix = wk->bin;
+  m->start = g_new0 (gsize, wk->n + 1);
+  m->cos_t = g_new (double, wk->n);
+  m->sin_t = g_new (double, wk->n);
+  for (guint k = 0; k < wk->n; k++)
+    {
+      m->cos_t[k] = cos (wk->angles[k] * G_PI / 180.0);
+      m->sin_t[k] = sin (wk->angles[k] * G_PI / 180.0);
+    }
+  /* background: the median of each tilt (objects cover less than half of the field); object
+   * mask: the 3 × 3 mean above 4 σ of that mean (σ: the larger of the white-noise estimate
+   * from neighbour differences / 3 and the median absolute value of the mean itself, which
+   * includes correlated noise) and above 2 % of the brightest object, dilated by 2 px */
+#pragma omp parallel for schedule(dynamic)
+  for (gint64 k = 0; k < (gint64) wk->n; k++)
+    {
+      const float *img = wk->data + (gsize) k * npix;
+      guint8 *mk = mask + (gsize) k * npix;
+      g_autofree float *diff = g_new (float, npix / 2 + 1);
+      g_autofree float *absd = g_new (float, npix);
+      float *sm = smooth + (gsize) k * npix;
+      double sigma, mx = 0, thr;
+      gsize nd = 0;
+
+      bg[k] = float_median (img, npix, 1);
+      for (guint y = 0; y < wk->h; y++)
+        for (guint x = 0; x + 1 < wk->w; x += 2)
+          diff[nd++] = fabsf (img[(gsize) y * wk->w + x + 1] - img[(gsize) y * wk->w + x]);
+      sigma = float_median (diff, nd, 1) / (0.6745 * G_SQRT2);
+      for (guint y = 0; y < wk->h; y++)
+        for (guint x = 0; x < wk->w; x++)
+          {
+            double acc = 0;
+            guint cnt = 0;
+
+            for (int dy = -1; dy <= 1; dy++)
+              for (int dx = -1; dx <= 1; dx++)
+                {
+                  int yy = (int) y + dy, xx = (int) x + dx;
+
+                  if (yy < 0 || xx < 0 || yy >= (int) wk->h || xx >= (int) wk->w)
+                    continue;
+                  acc += img[(gsize) yy * wk->w + xx] - bg[k];
+                  cnt++;
+                }
+            sm[(gsize) y * wk->w + x] = (float) (acc / cnt);
+            mx = MAX (mx, acc / cnt);
+          }
+      /* the noise of the smoothed image itself (correlated noise included): the median
+       * absolute deviation of the smoothed values, most of which are background */
+      for (gsize i = 0; i < npix; i++)
+        absd[i] = fabsf (sm[i]);
+      sigma = MAX (sigma / 3, float_median (absd, npix, 1) / 0.6745);
+      thr = MAX (4 * sigma, 0.02 * mx);
+      thr_k[k] = thr;
+      for (guint y = 0; y < wk->h; y++)
+        for (guint x = 0; x < wk->w; x++)
+          if (sm[(gsize) y * wk->w + x] > thr)
+            for (int dy = -2; dy <= 2; dy++)
+              for (int dx = -2; dx <= 2; dx++)
+                {
+                  int yy = (int) y + dy, xx = (int) x + dx;
+
+                  if (yy >= 0 && xx >= 0 && yy < (int) wk->h && xx < (int) wk->w)
+                    mk[(gsize) yy * wk->w + xx] = 1;
+                }
+    }
+  for (guint k = 0; k < wk->n; k++)
+    {
+      for (gsize i = 0; i < npix; i++)
+        total += mask[(gsize) k * npix + i];
+      m->start[k + 1] = total;
+    }
+  m->px = kiln_alloc (MAX (total, (gsize) 1), sizeof (float), FALSE, "tilt-axis content", error);
+  m->py = m->px ? kiln_alloc (MAX (total, (gsize) 1), sizeof (float), FALSE, "tilt-axis content",
+                              error) : NULL;
+  m->q = m->py ? kiln_alloc (MAX (total, (gsize) 1), sizeof (float), FALSE, "tilt-axis content",
+                             error) : NULL;
+  m->edge = m->q ? g_malloc0 (MAX (total, (gsize) 1)) : NULL;
+  if (m->q == NULL)
+    {
+      kiln_free (smooth);
+      kiln_free (mask);
+      moments_clear (m);
+      return FALSE;
+    }
+  for (guint k = 0; k < wk->n; k++)
+    {
+      const float *img = wk->data + (gsize) k * npix;
+      const guint8 *mk = mask + (gsize) k * npix;
+      gsize o = m->start[k];
+
+      for (guint y = 0; y < wk->h; y++)
+        for (guint x = 0; x < wk->w; x++)
+          if (mk[(gsize) y * wk->w + x])
+            {
+              double dx = (x - wk->cx) * wk->bin, dy = (y - wk->cy) * wk->bin;
+
+              m->px[o] = (float) dx;
+              m->py[o] = (float) dy;
+              m->q[o] = (float) (img[(gsize) y * wk->w + x] - bg[k]);
+              m->edge[o] = (x == 0 || y == 0 || x + 1 == wk->w || y + 1 == wk->h)
+                           && smooth[(gsize) k * npix + (gsize) y * wk->w + x] > thr_k[k];
+              r2max = MAX (r2max, dx * dx + dy * dy);
+              o++;
+            }
+    }
+  m->radius = sqrt (r2max) + 2 * wk->bin;
+  kiln_free (smooth);
+  kiln_free (mask);
+  return TRUE;
+}
+
+/* Band sums at axis angle α: bands of width @dv px along the axis (tent weights, a partition
+ * of unity), for each tilt k and band b: m0 = Σ q, m1 = Σ q u, mv = Σ q v. Returns nb. */
+static guint
+moments_bands (const Moments *m, double alpha_deg, double dv, double **m0, double **m1,
+               double **mv, guint8 **cut)
+{
+  double ca = cos (alpha_deg * G_PI / 180.0), sa = sin (alpha_deg * G_PI / 180.0);
+  guint nb = (guint) ceil (2 * m->radius / dv) + 2;
+
+  *m0 = g_new0 (double, (gsize) m->n * nb);
+  *m1 = g_new0 (double, (gsize) m->n * nb);
+  *mv = g_new0 (double, (gsize) m->n * nb);
+  *cut = g_new0 (guint8, (gsize) m->n * nb);
+#pragma omp parallel for schedule(dynamic)
+  for (gint64 k = 0; k < (gint64) m->n; k++)
+    {
+      double *a0 = *m0 + k * nb, *a1 = *m1 + k * nb, *av = *mv + k * nb;
+      guint8 *ac = *cut + k * nb;
+
+      for (gsize i = m->start[k]; i < m->start[k + 1]; i++)
+        {
+          double u = m->px[i] * ca + m->py[i] * sa, v = -m->px[i] * sa + m->py[i] * ca;
+          double f = (v + m->radius) / dv, t, q = m->q[i];
+          int b = (int) floor (f);
+
+          if (b < 0 || b + 1 >= (int) nb)
+            continue;
+          t = f - b;
+          if (m->edge[i])
+            {
+              ac[b] |= t < 1;
+              ac[b + 1] |= t > 0;
+            }
+          a0[b] += (1 - t) * q;
+          a1[b] += (1 - t) * q * u;
+          av[b] += (1 - t) * q * v;
+          a0[b + 1] += t * q;
+          a1[b + 1] += t * q * u;
+          av[b + 1] += t * q * v;
+        }
+    }
+  return nb;
+}
+
+/* Solves the 3 × 3 symmetric system a·x = b (Cramer); FALSE when singular. */
+static gboolean
+solve3 (const double a[3][3], const double b[3], double x[3])
+{
+  double det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+               - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+               + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+
+  if (!(fabs (det) > 1e-12))
+    return FALSE;
+  for (int c = 0; c < 3; c++)
+    {
+      double t[3][3];
+
+      memcpy (t, a, sizeof t);
+      for (int r = 0; r < 3; r++)
+        t[r][c] = b[r];
+      x[c] = (t[0][0] * (t[1][1] * t[2][2] - t[1][2] * t[2][1])
+              - t[0][1] * (t[1][0] * t[2][2] - t[1][2] * t[2][0])
+              + t[0][2] * (t[1][0] * t[2][1] - t[1][1] * t[2][0])) / det;
+    }
+  return TRUE;
+}
+
+/* The shift of each band at angle α from its centre-of-mass trajectory, and the straight-line
+ * fit s(v) = s₀ + slope·v over the bands (weights: band mass). Tilts where a band's mass is off
+ * its median by more than 3 % (content entering or leaving the field, or crossing bands) are
+ * left out of that band's fit; a band needs MOM_MIN_KEPT of the tilts. FALSE when fewer than 3 bands
+ * (or, for @slope == NULL, 1 band) are usable. */
+static gboolean
+moments_fit (const Moments *m, double alpha_deg, double *s0, double *slope, double *slope_sd,
+             double *rms_px, guint *n_used)
+{
+  g_autofree double *m0 = NULL, *m1 = NULL, *mv = NULL;
+  g_autofree guint8 *cut = NULL;
+  double dv = MAX (4.0, 2 * m->pix);
+  guint nb = moments_bands (m, alpha_deg, dv, &m0, &m1, &mv, &cut);
+  g_autofree double *bs = g_new (double, nb), *bvv = g_new (double, nb);
+  g_autofree double *bw = g_new (double, nb), *med = g_new (double, nb);
+  g_autofree double *col = g_new (double, m->n);
+  double wmax = 0, r2 = 0, r2w = 0, icpt, sl, sd;
+  guint nu = 0;
+
+  for (guint b = 0; b < nb; b++)
+    {
+      guint nc = 0;
+
+      for (guint k = 0; k < m->n; k++)
+        if (!cut[(gsize) k * nb + b])
+          col[nc++] = m0[(gsize) k * nb + b];
+      med[b] = nc > 0 ? median_of (col, nc) : 0;
+      wmax = MAX (wmax, med[b]);
+    }
+  for (guint b = 0; b < nb; b++)
+    {
+      double a[3][3] = { { 0 } }, y[3] = { 0 }, x[3], svv = 0, sw = 0, rr = 0;
+      guint kept = 0;
+
+      bw[b] = 0;
+      if (!(med[b] > 0.02 * wmax))
+        continue;
+      for (guint k = 0; k < m->n; k++)
+        {
+          double w0 = m0[(gsize) k * nb + b], c, f[3];
+
+          if (cut[(gsize) k * nb + b] || fabs (w0 - med[b]) > 0.03 * med[b])
+            continue;
+          c = m1[(gsize) k * nb + b] / w0;
+          f[0] = 1;
+          f[1] = m->cos_t[k];
+          f[2] = m->sin_t[k];
+          for (int i = 0; i < 3; i++)
+            {
+              for (int j = 0; j < 3; j++)
+                a[i][j] += f[i] * f[j];
+              y[i] += f[i] * c;
+            }
+          svv += mv[(gsize) k * nb + b];
+          sw += w0;
+          kept++;
+        }
+      if (kept < MAX (5u, (guint) ceil (MOM_MIN_KEPT * m->n)) || !solve3 (a, y, x))
+        continue;
+      for (guint k = 0; k < m->n; k++)
+        {
+          double w0 = m0[(gsize) k * nb + b], r;
+
+          if (cut[(gsize) k * nb + b] || fabs (w0 - med[b]) > 0.03 * med[b])
+            continue;
+          r = m1[(gsize) k * nb + b] / w0 - x[0] - x[1] * m->cos_t[k] - x[2] * m->sin_t[k];
+          rr += r * r;
+        }
+      bs[b] = x[0];
+      bvv[b] = svv / sw;
+      bw[b] = med[b] * kept / m->n;
+      r2 += bw[b] * rr / kept;
+      r2w += bw[b];
+      nu++;
+    }
+  *n_used = nu;
+  *rms_px = r2w > 0 ? sqrt (r2 / r2w) : G_MAXDOUBLE;
+  if (nu == 0)
+    return FALSE;
+  {
+    double wm = 0;
+
+    for (guint b = 0; b < nb; b++)
+      wm = MAX (wm, bw[b]);
+    for (guint b = 0; b < nb; b++)
+      bw[b] /= wm;
+  }
+  if (slope == NULL || nu < 3)
+    {
+      double sum = 0, w = 0;
+
+      for (guint b = 0; b < nb; b++)
+        if (bw[b] > 0)
+          {
+            sum += bw[b] * bs[b];
+            w += bw[b];
+          }
+      *s0 = sum / w;
+      if (slope)
+        return FALSE;
+      return TRUE;
+    }
+  if (!fit_line (bvv, bs, bw, nb, &sl, &icpt, &sd))
+    return FALSE;
+  for (guint b = 0; b < nb; b++)
+    if (bw[b] > 0)
+      g_debug ("tilt axis moments: α %.3f°, band v %.1f px: shift %.3f px (weight %.3f)",
+               alpha_deg, bvv[b], bs[b], bw[b]);
+  *s0 = icpt;
+  *slope = sl;
+  *slope_sd = sd;
+  return TRUE;
+}
+
+/* Common-line cost on the content: the spread across tilts of the mass profile along the axis
+ * (bands of the working pixel size), relative to the mean profile's energy. */
+static double
+moments_profile_cost (const Moments *m, double alpha_deg)
+{
+  g_autofree double *m0 = NULL, *m1 = NULL, *mv = NULL;
+  g_autofree guint8 *cut = NULL;
+  guint nb = moments_bands (m, alpha_deg, MAX (1.0, m->pix), &m0, &m1, &mv, &cut);
+  double num = 0, den = 0;
+
+  for (guint b = 0; b < nb; b++)
+    {
+      double mean = 0;
+
+      for (guint k = 0; k < m->n; k++)
+        mean += m0[(gsize) k * nb + b];
+      mean /= m->n;
+      for (guint k = 0; k < m->n; k++)
+        {
+          double d = m0[(gsize) k * nb + b] - mean;
+          num += d * d;
+        }
+      den += mean * mean * m->n;
+    }
+  return den > 0 ? num / den : G_MAXDOUBLE;
+}
+
+/* The axis angle whose mass profiles along the axis agree best across tilts: 1° steps over
+ * (−45°, 135°] (or 0.5° steps within ±5° of @near_deg), the best minimum refined in 0.1°
+ * steps with a parabola. @ratio: its cost over that of the best other local minimum at least
+ * 10° away (1 when there is none: undecided). */
+static double
+moments_angle_search (const Moments *m, double near_deg, double *ratio)
+{
+  gboolean full = isnan (near_deg);
+  guint n = full ? 180 : 21;
+  double a0 = full ? -44.0 : near_deg - 5.0, step = full ? 1.0 : 0.5;
+  g_autofree double *c = g_new (double, n);
+  double fine[21], best, other = G_MAXDOUBLE;
+  guint ib;
+
+#pragma omp parallel for schedule(dynamic)
+  for (gint64 i = 0; i < (gint64) n; i++)
+    c[i] = moments_profile_cost (m, a0 + i * step);
+  ib = argmin_of (c, n);
+  if (full)
+    for (guint i = 0; i < n; i++)
+      {
+        double d = fabs (fmod (fabs ((double) i - ib) * step + 90.0, 180.0) - 90.0);
+
+        if (d >= 10.0 && c[i] <= c[(i + n - 1) % n] && c[i] <= c[(i + 1) % n])
+          other = MIN (other, c[i]);
+      }
+  *ratio = other < G_MAXDOUBLE && other > 0 ? c[ib] / other : 1.0;
+  best = a0 + ib * step;
+#pragma omp parallel for schedule(dynamic)
+  for (gint64 i = 0; i < 21; i++)
+    fine[i] = moments_profile_cost (m, best - 1.0 + 0.1 * i);
+  best = parabola_min (fine, 21, best - 1.0, 0.1);
+  if (full)
+    {
+      while (best <= -45.0)
+        best += 180.0;
+      while (best > 135.0)
+        best -= 180.0;
+    }
+  return best;
+}
+
+/* The content of @stack binned to ≤ MOM_FINE_SIZE px. */
+static gboolean
+moments_fine (Moments *m, const KilnImageStack *stack, GError **error)
+{
+  Work w;
+  gboolean ok;
+
+  if (!work_init (&w, stack, bin_for (stack->width, stack->height, MOM_FINE_SIZE), error))
+    return FALSE;
+  ok = moments_init (m, &w, error);
+  work_clear (&w);
+  return ok;
+}
+
+/* The axis from the band trajectories, starting at @start_deg: the slope of the band shifts
+ * against their position along the axis gives the angle error δ (s(v) = s₀ − v tan δ), applied
+ * until it is below 0.005° (a step that reverses the previous one is halved: bands gained or
+ * lost at the 3 % mass test make the fit jump slightly). With @refine FALSE the angle is kept.
+ * FALSE when the trajectories cannot be fitted or fit the model worse than MOM_MAX_RMS. */
+static gboolean
+moments_refine (const Moments *m, double start_deg, gboolean refine, double *alpha_deg,
+                double *shift_px, double *slope, double *rms_px)
+{
+  double a = start_deg, s0 = 0, sl = 0, sd = 0, rms = G_MAXDOUBLE, prev = 0;
+  guint nu = 0;
+  gboolean ok;
+
+  if (!refine)
+    {
+      ok = moments_fit (m, a, &s0, NULL, &sd, &rms, &nu);
+      sl = 0;
+    }
+  else
+    for (int it = 0; ; it++)
+      {
+        double delta;
+
+        ok = moments_fit (m, a, &s0, &sl, &sd, &rms, &nu);
+        if (!ok || it == 16)
+          break;
+        delta = CLAMP (-atan (sl) * 180.0 / G_PI, -3.0, 3.0);
+        g_debug ("tilt axis moments: α %.3f°: shift %.3f px, slope %.5f ± %.5f, rms %.3f px, "
+                 "%u bands → Δα %.3f°", a, s0, sl, sd, rms, nu, delta);
+        if (fabs (delta) < 0.005)
+          break;
+        if (delta * prev < 0)
+          delta *= 0.5;
+        prev = delta;
+        a += delta;
+      }
+  g_debug ("tilt axis moments: from %.3f°: %s α %.3f°, shift %.3f px, rms %.3f px, %u bands",
+           start_deg, ok ? "fit" : "no fit", a, s0, rms, nu);
+  *alpha_deg = a;
+  *shift_px = s0;
+  *slope = sl;
+  *rms_px = rms;
+  return ok && rms < MOM_MAX_RMS;
+}
+
 KilnTiltAxisResult *
 kiln_tilt_axis_find (const KilnImageStack     *stack,
                      const KilnTiltAxisParams *params_in,
@@ -903,9 +1397,12 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
   g_autofree double *shifts_c = NULL, *joint = NULL, *best = NULL;
   gboolean refine, ok = FALSE;
   gint64 t_start = g_get_monotonic_time ();
-  double candidates[7];
+  double candidates[8];
   guint n_candidates = 0;
   double alpha_coarse;
+  Moments mom = { 0 };
+  gboolean mom_ok = FALSE;
+  double mom_alpha = 0, mom_shift = 0, mom_slope = 0, mom_rms = 0;
 
   g_return_val_if_fail (stack != NULL, NULL);
   if (params_in)
@@ -962,6 +1459,49 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
             perp -= 180.0;
           candidates[n_candidates++] = perp;
         }
+      /* the mass-profile common line (on the background-subtracted content, no Fourier
+       * magnitudes): when its best minimum is clearly below every other one it is taken
+       * alone, otherwise it joins the candidates */
+      {
+        Work wm;
+        Moments mc;
+        double ratio, a;
+
+        if (!work_init (&wm, stack, bin_for (stack->width, stack->height, MOM_COARSE_SIZE),
+                        error))
+          return NULL;
+        if (!moments_init (&mc, &wm, error))
+          {
+            work_clear (&wm);
+            return NULL;
+          }
+        work_clear (&wm);
+        a = moments_angle_search (&mc, params.axis_angle_deg, &ratio);
+        moments_clear (&mc);
+        g_debug ("tilt axis: mass-profile common line %.3f° (cost ratio to the next minimum "
+                 "%.3f)", a, ratio);
+        /* a clear mass-profile minimum that the band trajectories confirm (their angle within
+         * MOM_AGREE_DEG of it) is the only candidate */
+        if (ratio < 0.5)
+          {
+            if (!moments_fine (&mom, stack, error))
+              return NULL;
+            if (moments_refine (&mom, a, TRUE, &mom_alpha, &mom_shift, &mom_slope, &mom_rms)
+                && fabs (mom_alpha - a) <= MOM_AGREE_DEG)
+              {
+                mom_ok = TRUE;
+                if (isnan (params.axis_angle_deg))
+                  {
+                    while (mom_alpha <= -45.0)
+                      mom_alpha += 180.0;
+                    while (mom_alpha > 135.0)
+                      mom_alpha -= 180.0;
+                  }
+                candidates[0] = mom_alpha;
+                n_candidates = 1;
+              }
+          }
+      }
     }
   else
     {
@@ -979,7 +1519,7 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
 
   /* 2. coarse shift search on the binned copy */
   if (!work_init (&wc, stack, bin_for (stack->width, stack->height, COARSE_SIZE), error))
-    return NULL;
+    goto out;
   if (!work_init (&wf, stack, bin_for (stack->width, stack->height, FINE_SIZE), error))
     goto out;
   step_c = wc.bin;
@@ -1032,6 +1572,33 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
   for (guint i = 0; i < ns; i++)
     if (res->slice_weight[i] < 0.02)
       best[i] = shift0;   /* an empty slice follows the joint estimate */
+
+  /* 3a. the centre-of-mass trajectories of bands along the axis: the shift of each band, and
+   *     the angle from their slope (exact on clean data, docs/tilt-axis.md); kept when they
+   *     fit the model and (with the angle searched) confirm the chosen candidate */
+  if (!mom_ok)
+    {
+      if (mom.n == 0 && !moments_fine (&mom, stack, error))
+        goto out;
+      if (kiln_check_cancelled (cancellable, error))
+        goto out;
+      if (moments_refine (&mom, alpha, params.refine_angle, &mom_alpha, &mom_shift, &mom_slope,
+                          &mom_rms)
+          && fabs (mom_alpha - alpha) <= MOM_AGREE_DEG)
+        mom_ok = TRUE;
+    }
+  if (mom_ok)
+    {
+      alpha = mom_alpha;
+      shift0 = mom_shift;
+    }
+
+  if (mom_ok)
+    {
+      for (guint i = 0; i < ns; i++)
+        res->slice_shift_px[i] = shift0 + mom_slope * res->slice_pos_px[i];
+      goto curve;
+    }
 
   /* 3. sub-pixel per slice, angle from the slope of best shift against slice position */
   step_f = 0.25 * wf.bin;
@@ -1128,6 +1695,7 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
     shift0 = parabola_min (c, n, s[0], step_f);
   }
 
+curve:
   g_debug ("tilt axis: shift %.3f px after %.3f s", shift0,
            (g_get_monotonic_time () - t_start) * 1e-6);
   /* the curve at the final angle (the coarse one if the angle barely moved) */
@@ -1158,5 +1726,6 @@ kiln_tilt_axis_find (const KilnImageStack     *stack,
 out:
   work_clear (&wc);
   work_clear (&wf);
+  moments_clear (&mom);
   return ok ? g_steal_pointer (&res) : NULL;
 }

@@ -31,6 +31,14 @@
  *     s(v) = s₀ − v·tan δ; a weighted straight-line fit gives δ, the angle is corrected
  *     (α ← α + δ) while δ is significant (> 2 standard errors). The final shift is the minimum
  *     of the joint (all slices) cost at the final angle.
+ *  3b. Before 3, and replacing it when it succeeds: centre-of-mass trajectories. On the
+ *     background-subtracted content, the centre of mass of each band along the axis follows
+ *     u(θ) = s + X cos θ + Z sin θ exactly (blur and sampling preserve centres of mass) while
+ *     its content stays in the field; a per-band least-squares fit gives s per band, the slope
+ *     of s against the band position the angle error (iterated). The start angle for it is
+ *     the mass-profile common line (the band masses along the axis agree across tilts) when
+ *     that is decisive and confirmed, else the BP-chosen candidate. Accepted when the rms
+ *     residual is < 1 px and the angle stays within 2.5° of the start (docs/tilt-axis.md).
  *  4. The returned curve is the joint score at the final angle over the coarse shift range,
  *     as relative sharpness min(cost)/cost(s) (1 = best). Confidence = 1 − min(cost) /
  *     median(cost): 0 when the curve is flat (no information), → 1 for a sharp minimum.
