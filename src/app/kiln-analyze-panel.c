@@ -40,6 +40,8 @@ struct _KilnAnalyzePanel
   guint32          picked;       /* first particle of a pair being formed */
   guint            pending;      /* measurement workers running */
   guint            play_id;
+  char            *timelapse_dir; /* exporting frames while set */
+  guint            timelapse_tp;
 
   /* template children */
   GtkWidget       *paned;
@@ -56,9 +58,16 @@ struct _KilnAnalyzePanel
   KilnPlot        *plot_rn;
   KilnPlot        *plot_d;
   KilnPlot        *plot_model;
+  GtkLabel        *scale_label;
+  GtkWidget       *scale_bar;
+  GtkDropDown     *slice_dropdown;
+  GtkAdjustment   *slice_adjustment;
 };
 
 G_DEFINE_FINAL_TYPE (KilnAnalyzePanel, kiln_analyze_panel, GTK_TYPE_WIDGET)
+
+static gboolean timelapse_capture (gpointer data);
+static gboolean save_view_png     (KilnAnalyzePanel *self, const char *path, GError **error);
 
 static void
 pair_free (gpointer data)
@@ -412,6 +421,8 @@ on_volume_loaded (GObject      *source,
                        ? _("Click two particles to measure their neck and distance")
                        : _("This volume has no particle labels yet: segment it first"));
   update_readout (self);
+  if (self->timelapse_dir != NULL)
+    g_timeout_add (300, timelapse_capture, self);   /* after the new volume has been drawn */
 }
 
 static void
@@ -521,7 +532,8 @@ on_save_response (GtkNativeDialog *dialog,
                   gpointer         user_data)
 {
   KilnAnalyzePanel *self = KILN_ANALYZE_PANEL (user_data);
-  gboolean png = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "png"));
+  int kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "kind"));
+  gboolean png = kind == 1, svg = kind == 2, view = kind == 3;
 
   if (response == GTK_RESPONSE_ACCEPT)
     {
@@ -530,16 +542,24 @@ on_save_response (GtkNativeDialog *dialog,
       g_autoptr(GError) error = NULL;
       gboolean ok;
 
-      if (png)
+      if (png || svg)
         {
-          g_autofree char *base = g_str_has_suffix (path, ".png") ? g_strndup (path, strlen (path) - 4) : g_strdup (path);
-          g_autofree char *p1 = g_strdup_printf ("%s-neck.png", base);
-          g_autofree char *p2 = g_strdup_printf ("%s-distance.png", base);
-          g_autofree char *p3 = g_strdup_printf ("%s-model.png", base);
-          ok = kiln_plot_save_png (self->plot_rn, p1, 800, 560, &error) &&
-               kiln_plot_save_png (self->plot_d, p2, 800, 560, &error) &&
-               kiln_plot_save_png (self->plot_model, p3, 800, 560, &error);
+          const char *ext = png ? ".png" : ".svg";
+          g_autofree char *base = g_str_has_suffix (path, ext) ? g_strndup (path, strlen (path) - 4) : g_strdup (path);
+          g_autofree char *p1 = g_strdup_printf ("%s-neck%s", base, ext);
+          g_autofree char *p2 = g_strdup_printf ("%s-distance%s", base, ext);
+          g_autofree char *p3 = g_strdup_printf ("%s-model%s", base, ext);
+          if (png)
+            ok = kiln_plot_save_png (self->plot_rn, p1, 800, 560, &error) &&
+                 kiln_plot_save_png (self->plot_d, p2, 800, 560, &error) &&
+                 kiln_plot_save_png (self->plot_model, p3, 800, 560, &error);
+          else
+            ok = kiln_plot_save_svg (self->plot_rn, p1, 800, 560, &error) &&
+                 kiln_plot_save_svg (self->plot_d, p2, 800, 560, &error) &&
+                 kiln_plot_save_svg (self->plot_model, p3, 800, 560, &error);
         }
+      else if (view)
+        ok = save_view_png (self, path, &error);
       else
         ok = kiln_analyze_panel_export_csv (self, path, &error);
       if (!ok)
@@ -554,15 +574,20 @@ export_action (GtkWidget  *widget,
                GVariant   *param)
 {
   KilnAnalyzePanel *self = KILN_ANALYZE_PANEL (widget);
-  gboolean png = g_str_equal (action_name, "analyze.export-png");
+  int kind = g_str_equal (action_name, "analyze.export-png") ? 1
+           : g_str_equal (action_name, "analyze.export-svg") ? 2
+           : g_str_equal (action_name, "analyze.export-view") ? 3 : 0;
+  static const char *titles[] = { N_("Export Measurements"), N_("Export Plots"), N_("Export Plots"),
+                                  N_("Export 3D View") };
+  static const char *names[] = { "pairs.csv", "pairs.png", "pairs.svg", "view.png" };
   GtkFileChooserNative *dialog;
   GtkRoot *root = gtk_widget_get_root (widget);
 
-  dialog = gtk_file_chooser_native_new (png ? _("Export Plots") : _("Export Measurements"),
+  dialog = gtk_file_chooser_native_new (_(titles[kind]),
                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), png ? "pairs.png" : "pairs.csv");
-  g_object_set_data (G_OBJECT (dialog), "png", GINT_TO_POINTER (png));
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), names[kind]);
+  g_object_set_data (G_OBJECT (dialog), "kind", GINT_TO_POINTER (kind));
   g_signal_connect (dialog, "response", G_CALLBACK (on_save_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
 }
@@ -618,6 +643,169 @@ kiln_analyze_panel_export_csv (KilnAnalyzePanel  *self,
   return kiln_csv_save (csv, path, error);
 }
 
+static void
+on_view_changed (KilnVolumeView   *view,
+                 KilnAnalyzePanel *self)
+{
+  static const double nice[] = { 1, 2, 5 };
+  double width_nm = kiln_volume_view_get_view_width_nm (view);
+  int w = gtk_widget_get_width (GTK_WIDGET (view));
+  double nm_per_px, target, bar = 0;
+  g_autofree char *text = NULL;
+
+  if (!(width_nm > 0) || w <= 0)
+    return;
+  nm_per_px = width_nm / w;
+  target = nm_per_px * 120;
+  for (double decade = pow (10, floor (log10 (target))); bar == 0; decade /= 10)
+    for (int i = 2; i >= 0; i--)
+      if (nice[i] * decade <= target)
+        {
+          bar = nice[i] * decade;
+          break;
+        }
+  gtk_widget_set_size_request (self->scale_bar, (int) lround (bar / nm_per_px), 4);
+  text = bar >= 1000 ? g_strdup_printf ("%g µm", bar / 1000) : g_strdup_printf ("%g nm", bar);
+  gtk_label_set_label (self->scale_label, text);
+}
+
+static void
+update_slices (KilnAnalyzePanel *self)
+{
+  guint axis = gtk_drop_down_get_selected (self->slice_dropdown);   /* 0 none, 1 x, 2 y, 3 z */
+  double pos = gtk_adjustment_get_value (self->slice_adjustment);
+
+  kiln_volume_view_set_slices (self->view, axis == 1 ? pos : -1, axis == 2 ? pos : -1, axis == 3 ? pos : -1);
+}
+
+static void
+on_slice_changed (GObject          *object,
+                  GParamSpec       *pspec,
+                  KilnAnalyzePanel *self)
+{
+  update_slices (self);
+}
+
+static void
+on_slice_position (GtkAdjustment    *adjustment,
+                   KilnAnalyzePanel *self)
+{
+  update_slices (self);
+}
+
+static gboolean
+save_view_png (KilnAnalyzePanel  *self,
+               const char        *path,
+               GError           **error)
+{
+  g_autoptr(GdkTexture) texture = kiln_volume_view_render_texture (self->view);
+
+  if (texture == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("The 3D view cannot be rendered (no OpenGL)"));
+      return FALSE;
+    }
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot write %s"), path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+timelapse_capture (gpointer data)
+{
+  KilnAnalyzePanel *self = data;
+  g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->timelapse_dir == NULL)
+    return G_SOURCE_REMOVE;
+  name = g_strdup_printf ("frame-%03u.png", self->timelapse_tp + 1);
+  path = g_build_filename (self->timelapse_dir, name, NULL);
+  if (!save_view_png (self, path, &error))
+    {
+      gtk_label_set_label (self->hint_label, error->message);
+      g_clear_pointer (&self->timelapse_dir, g_free);
+      return G_SOURCE_REMOVE;
+    }
+  if (self->timelapse_tp + 1 >= self->n_tp)
+    {
+      g_autofree char *msg = g_strdup_printf (_("Saved %u frames in %s"), self->n_tp, self->timelapse_dir);
+      gtk_label_set_label (self->hint_label, msg);
+      g_clear_pointer (&self->timelapse_dir, g_free);
+      return G_SOURCE_REMOVE;
+    }
+  self->timelapse_tp++;
+  gtk_adjustment_set_value (self->time_adjustment, self->timelapse_tp);
+  return G_SOURCE_REMOVE;
+}
+
+/* Start writing one PNG per time point (frame-001.png …) of the 3D view into @dir. */
+void
+kiln_analyze_panel_export_timelapse (KilnAnalyzePanel *self,
+                                     const char       *dir)
+{
+  g_return_if_fail (KILN_IS_ANALYZE_PANEL (self));
+  if (self->n_tp == 0)
+    return;
+  g_free (self->timelapse_dir);
+  self->timelapse_dir = g_strdup (dir);
+  self->timelapse_tp = 0;
+  if (self->tp == 0)
+    show_time_point (self);
+  else
+    gtk_adjustment_set_value (self->time_adjustment, 0);
+}
+
+gboolean
+kiln_analyze_panel_is_exporting (KilnAnalyzePanel *self)
+{
+  return self->timelapse_dir != NULL;
+}
+
+gboolean
+kiln_analyze_panel_save_view_png (KilnAnalyzePanel  *self,
+                                  const char        *path,
+                                  GError           **error)
+{
+  return save_view_png (self, path, error);
+}
+
+static void
+on_folder_response (GtkNativeDialog *dialog,
+                    int              response,
+                    gpointer         user_data)
+{
+  KilnAnalyzePanel *self = KILN_ANALYZE_PANEL (user_data);
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      if (path != NULL)
+        kiln_analyze_panel_export_timelapse (self, path);
+    }
+  g_object_unref (dialog);
+}
+
+static void
+export_frames_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *param)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *dialog;
+
+  dialog = gtk_file_chooser_native_new (_("Export Time-Lapse Frames To"),
+                                        GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                        GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Export"), _("_Cancel"));
+  g_signal_connect (dialog, "response", G_CALLBACK (on_folder_response), widget);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
 /* ---------------------------------------------------------------- GObject */
 
 static void
@@ -627,6 +815,7 @@ kiln_analyze_panel_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->play_id, g_source_remove);
+  g_clear_pointer (&self->timelapse_dir, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), KILN_TYPE_ANALYZE_PANEL);
   G_OBJECT_CLASS (kiln_analyze_panel_parent_class)->dispose (object);
 }
@@ -638,6 +827,7 @@ kiln_analyze_panel_finalize (GObject *object)
 
   g_clear_object (&self->document);
   g_clear_object (&self->cancellable);
+  g_free (self->timelapse_dir);
   g_ptr_array_unref (self->pairs);
   G_OBJECT_CLASS (kiln_analyze_panel_parent_class)->finalize (object);
 }
@@ -668,6 +858,13 @@ kiln_analyze_panel_class_init (KilnAnalyzePanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, plot_rn);
   gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, plot_d);
   gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, plot_model);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, scale_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, scale_bar);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, slice_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, slice_adjustment);
+  gtk_widget_class_bind_template_callback (widget_class, on_view_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_slice_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_slice_position);
   gtk_widget_class_bind_template_callback (widget_class, on_label_picked);
   gtk_widget_class_bind_template_callback (widget_class, on_time_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_play_toggled);
@@ -679,6 +876,9 @@ kiln_analyze_panel_class_init (KilnAnalyzePanelClass *klass)
   gtk_widget_class_install_action (widget_class, "analyze.preset", "s", preset_action);
   gtk_widget_class_install_action (widget_class, "analyze.export-csv", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "analyze.export-png", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "analyze.export-svg", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "analyze.export-view", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "analyze.export-frames", NULL, export_frames_action);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 

@@ -32,6 +32,14 @@ double     kiln_analyze_panel_get_value      (KilnAnalyzePanel *self,
                                               KilnMeasureValue  value);
 /* TRUE once every time point of every pair is measured. */
 gboolean   kiln_analyze_panel_is_idle        (KilnAnalyzePanel *self);
+/* The 3D view as PNG; a time-lapse: one PNG per time point (frame-001.png …) into @dir, written
+ * as the time points load (kiln_analyze_panel_is_exporting() says when it is done). */
+gboolean   kiln_analyze_panel_save_view_png  (KilnAnalyzePanel *self,
+                                              const char       *path,
+                                              GError          **error);
+void       kiln_analyze_panel_export_timelapse (KilnAnalyzePanel *self,
+                                              const char       *dir);
+gboolean   kiln_analyze_panel_is_exporting   (KilnAnalyzePanel *self);
 gboolean   kiln_analyze_panel_export_csv     (KilnAnalyzePanel *self,
                                               const char       *path,
                                               GError          **error);

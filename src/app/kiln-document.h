@@ -95,4 +95,88 @@ void            kiln_document_make_demo_async      (const char          *dir,
 char           *kiln_document_make_demo_finish     (GAsyncResult        *result,
                                                     GError             **error);
 
+
+/* ---- Results of the processing steps, per time point ------------------------------------- */
+
+/* The processing steps after Experiment, in pipeline order. */
+typedef enum
+{
+  KILN_DOC_STEP_DENOISE,
+  KILN_DOC_STEP_ALIGN,
+  KILN_DOC_STEP_TILT_AXIS,
+  KILN_DOC_STEP_RECONSTRUCT,
+  KILN_DOC_STEP_SEGMENT,
+  KILN_DOC_N_STEPS
+} KilnDocStep;
+
+/* "denoise", "align", "tilt-axis", "reconstruct", "segment" (the sidebar row names). */
+const char     *kiln_doc_step_to_string                (KilnDocStep       step);
+
+/* Whether time point @index has the result of @step. */
+gboolean        kiln_document_has_result           (KilnDocument  *self,
+                                                    guint          index,
+                                                    KilnDocStep       step);
+/* The input a step works on: the latest earlier result, e.g. the aligned stack for the tilt
+ * axis, else the denoised one, else the raw tilts (NULL while not loaded). */
+KilnImageStack *kiln_document_get_input_stack      (KilnDocument  *self,
+                                                    guint          index,
+                                                    KilnDocStep       step);
+/* Results (getters return borrowed pointers or NULL; setters keep a reference / copy and emit
+ * "results-changed" with the time point index). NULL clears. */
+KilnImageStack *kiln_document_get_denoised         (KilnDocument  *self,
+                                                    guint          index);
+void            kiln_document_set_denoised         (KilnDocument  *self,
+                                                    guint          index,
+                                                    KilnImageStack *stack);
+/* @xf: n_tilts transforms of the aligned stack (copied). */
+KilnImageStack *kiln_document_get_aligned          (KilnDocument  *self,
+                                                    guint          index);
+const KilnXf   *kiln_document_get_alignment        (KilnDocument  *self,
+                                                    guint          index,
+                                                    guint         *n_xf);
+void            kiln_document_set_aligned          (KilnDocument  *self,
+                                                    guint          index,
+                                                    const KilnXf  *xf,
+                                                    KilnImageStack *aligned);
+gboolean        kiln_document_get_axis             (KilnDocument  *self,
+                                                    guint          index,
+                                                    double        *angle_deg,
+                                                    double        *shift_px);
+void            kiln_document_set_axis             (KilnDocument  *self,
+                                                    guint          index,
+                                                    double         angle_deg,
+                                                    double         shift_px);
+void            kiln_document_clear_axis           (KilnDocument  *self,
+                                                    guint          index);
+KilnVolume     *kiln_document_get_reconstruction   (KilnDocument  *self,
+                                                    guint          index);
+void            kiln_document_set_reconstruction   (KilnDocument  *self,
+                                                    guint          index,
+                                                    KilnVolume    *volume);
+KilnLabelVolume *kiln_document_get_labels          (KilnDocument  *self,
+                                                    guint          index);
+void            kiln_document_set_labels           (KilnDocument  *self,
+                                                    guint          index,
+                                                    KilnLabelVolume *labels);
+/* Record the parameters of a step in the experiment ("steps" of experiment.json); takes a
+ * reference. No-op for a single imported series. */
+void            kiln_document_set_step_params      (KilnDocument  *self,
+                                                    KilnDocStep       step,
+                                                    JsonObject    *params);
+JsonObject     *kiln_document_get_step_params      (KilnDocument  *self,
+                                                    KilnDocStep       step);
+/* Undo/redo of parameter changes (kiln_document_set_step_params). Changes of the same step
+ * within 0.6 s are one undo step (a slider drag). Undo/redo emit "params-changed" (KilnDocStep as
+ * guint) so that panels reload their controls from kiln_document_get_step_params(). */
+gboolean        kiln_document_can_undo             (KilnDocument  *self);
+gboolean        kiln_document_can_redo             (KilnDocument  *self);
+gboolean        kiln_document_undo                 (KilnDocument  *self);
+gboolean        kiln_document_redo                 (KilnDocument  *self);
+/* TRUE when results or parameters changed since opening / the last save. */
+gboolean        kiln_document_get_modified         (KilnDocument  *self);
+/* Save the results as MRC/.xf files under DIR/results/<time point>/ and the parameters and
+ * result paths into DIR/experiment.json (every file atomically). Needs an experiment folder. */
+gboolean        kiln_document_save                 (KilnDocument  *self,
+                                                    GError       **error);
+
 G_END_DECLS

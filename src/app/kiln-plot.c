@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <cairo-svg.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -33,6 +34,14 @@ struct _KilnPlot
 };
 
 G_DEFINE_FINAL_TYPE (KilnPlot, kiln_plot, GTK_TYPE_WIDGET)
+
+#define PLOT_LEFT   64.0
+#define PLOT_RIGHT  16.0
+#define PLOT_TOP    32.0
+#define PLOT_BOTTOM 48.0
+
+static gboolean on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard,
+                                  GtkTooltip *tooltip, gpointer data);
 
 static void
 series_free (gpointer data)
@@ -120,7 +129,7 @@ draw (KilnPlot *self,
       GdkRGBA  *fg)
 {
   double x0, x1, y0, y1, step;
-  double left = 64, right = 16, top = 32, bottom = 48;
+  double left = PLOT_LEFT, right = PLOT_RIGHT, top = PLOT_TOP, bottom = PLOT_BOTTOM;
   double pw = MAX (1, width - left - right), ph = MAX (1, height - top - bottom);
   PangoLayout *layout;
   PangoFontDescription *font;
@@ -346,6 +355,8 @@ kiln_plot_init (KilnPlot *self)
 {
   self->series = g_ptr_array_new_with_free_func (series_free);
   self->marker = NAN;
+  gtk_widget_set_has_tooltip (GTK_WIDGET (self), TRUE);
+  g_signal_connect (self, "query-tooltip", G_CALLBACK (on_query_tooltip), NULL);
 }
 
 GtkWidget *
@@ -415,6 +426,101 @@ kiln_plot_set_marker (KilnPlot *self,
 {
   self->marker = x;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+gboolean
+kiln_plot_pick (KilnPlot *self,
+                double    x,
+                double    y,
+                double    radius,
+                guint    *series,
+                guint    *index)
+{
+  int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
+  double x0, x1, y0, y1, best = radius * radius;
+  double pw = MAX (1, w - PLOT_LEFT - PLOT_RIGHT), ph = MAX (1, h - PLOT_TOP - PLOT_BOTTOM);
+  gboolean found = FALSE;
+
+  kiln_plot_get_range (self, &x0, &x1, &y0, &y1);
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      Series *s = g_ptr_array_index (self->series, i);
+      if (s->style != KILN_PLOT_POINTS)
+        continue;
+      for (guint k = 0; k < s->x->len; k++)
+        {
+          double px = PLOT_LEFT + (g_array_index (s->x, double, k) - x0) / (x1 - x0) * pw;
+          double py = PLOT_TOP + (1 - (g_array_index (s->y, double, k) - y0) / (y1 - y0)) * ph;
+          double d2 = (px - x) * (px - x) + (py - y) * (py - y);
+          if (isfinite (d2) && d2 <= best)
+            {
+              best = d2;
+              *series = i;
+              *index = k;
+              found = TRUE;
+            }
+        }
+    }
+  return found;
+}
+
+static gboolean
+on_query_tooltip (GtkWidget  *widget,
+                  int         x,
+                  int         y,
+                  gboolean    keyboard,
+                  GtkTooltip *tooltip,
+                  gpointer    data)
+{
+  KilnPlot *self = KILN_PLOT (widget);
+  guint si, k;
+  Series *s;
+  g_autofree char *text = NULL;
+
+  if (!kiln_plot_pick (self, x, y, 8, &si, &k))
+    return FALSE;
+  s = g_ptr_array_index (self->series, si);
+  if (s->yerr->len > k && isfinite (g_array_index (s->yerr, double, k)))
+    text = g_strdup_printf ("%s\n%s: %.4g\n%s: %.4g ± %.2g", s->name ? s->name : "",
+                            self->x_label ? self->x_label : "x", g_array_index (s->x, double, k),
+                            self->y_label ? self->y_label : "y", g_array_index (s->y, double, k),
+                            g_array_index (s->yerr, double, k));
+  else
+    text = g_strdup_printf ("%s\n%s: %.4g\n%s: %.4g", s->name ? s->name : "",
+                            self->x_label ? self->x_label : "x", g_array_index (s->x, double, k),
+                            self->y_label ? self->y_label : "y", g_array_index (s->y, double, k));
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+gboolean
+kiln_plot_save_svg (KilnPlot    *self,
+                    const char  *path,
+                    int          width,
+                    int          height,
+                    GError     **error)
+{
+  g_autofree char *tmp = g_strdup_printf ("%s.tmp-%u", path, g_random_int ());
+  cairo_surface_t *surface = cairo_svg_surface_create (tmp, width, height);
+  cairo_t *cr = cairo_create (surface);
+  GdkRGBA fg = { 0, 0, 0, 1 };
+  cairo_status_t status;
+
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  draw (self, cr, width, height, &fg);
+  cairo_destroy (cr);
+  cairo_surface_finish (surface);
+  status = cairo_surface_status (surface);
+  cairo_surface_destroy (surface);
+  if (status != CAIRO_STATUS_SUCCESS || g_rename (tmp, path) != 0)
+    {
+      g_unlink (tmp);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot write %s: %s"), path,
+                   status != CAIRO_STATUS_SUCCESS ? cairo_status_to_string (status) : g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean

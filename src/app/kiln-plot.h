@@ -48,6 +48,20 @@ void       kiln_plot_get_range    (KilnPlot      *self,
 /* A vertical marker at x (e.g. the current time point); NAN hides it. */
 void       kiln_plot_set_marker   (KilnPlot      *self,
                                    double         x);
+/* SVG (vector) export, same layout as the PNG. */
+gboolean   kiln_plot_save_svg     (KilnPlot      *self,
+                                   const char    *path,
+                                   int            width,
+                                   int            height,
+                                   GError       **error);
+/* The point nearest to widget position (x, y) within @radius px: its series and index, or
+ * FALSE. Used for the hover read-out (a tooltip with the values and units). */
+gboolean   kiln_plot_pick         (KilnPlot      *self,
+                                   double         x,
+                                   double         y,
+                                   double         radius,
+                                   guint         *series,
+                                   guint         *index);
 gboolean   kiln_plot_save_png     (KilnPlot      *self,
                                    const char    *path,
                                    int            width,

@@ -62,6 +62,7 @@ struct _KilnVolumeView
 
 enum {
   LABEL_PICKED,
+  VIEW_CHANGED,
   N_SIGNALS
 };
 
@@ -666,6 +667,7 @@ on_drag_update (GtkGestureDrag *gesture,
       self->pitch = CLAMP (self->drag_pitch + dy * 0.4, -89.0, 89.0);
     }
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
+  g_signal_emit (self, signals[VIEW_CHANGED], 0);
 }
 
 static gboolean
@@ -676,6 +678,7 @@ on_scroll (GtkEventControllerScroll *controller,
 {
   self->zoom = CLAMP (self->zoom * pow (1.12, -dy), 0.1, 50.0);
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
+  g_signal_emit (self, signals[VIEW_CHANGED], 0);
   return TRUE;
 }
 
@@ -692,6 +695,42 @@ on_click (GtkGestureClick *gesture,
     return;
   label = kiln_volume_view_pick (self, x, y, NULL);
   g_signal_emit (self, signals[LABEL_PICKED], 0, label);
+}
+
+static void
+kiln_volume_view_size_allocate (GtkWidget *widget,
+                                int        width,
+                                int        height,
+                                int        baseline)
+{
+  GTK_WIDGET_CLASS (kiln_volume_view_parent_class)->size_allocate (widget, width, height, baseline);
+  g_signal_emit (widget, signals[VIEW_CHANGED], 0);
+}
+
+GdkTexture *
+kiln_volume_view_render_texture (KilnVolumeView *self)
+{
+  GdkPaintable *paintable;
+  GtkSnapshot *snapshot;
+  GskRenderNode *node;
+  GdkTexture *texture = NULL;
+  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
+  int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
+
+  if (native == NULL || w <= 0 || h <= 0 || gtk_gl_area_get_error (GTK_GL_AREA (self)) != NULL)
+    return NULL;
+  paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  node = gtk_snapshot_free_to_node (snapshot);
+  if (node != NULL)
+    {
+      texture = gsk_renderer_render_texture (gtk_native_get_renderer (native), node,
+                                             &GRAPHENE_RECT_INIT (0, 0, w, h));
+      gsk_render_node_unref (node);
+    }
+  g_object_unref (paintable);
+  return texture;
 }
 
 /* ---------------------------------------------------------------- GObject */
@@ -724,6 +763,14 @@ kiln_volume_view_class_init (KilnVolumeViewClass *klass)
    */
   signals[LABEL_PICKED] = g_signal_new ("label-picked", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT);
+  /**
+   * KilnVolumeView::view-changed:
+   *
+   * The camera moved (orbit, zoom, pan, preset) or the widget was resized.
+   */
+  signals[VIEW_CHANGED] = g_signal_new ("view-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  widget_class->size_allocate = kiln_volume_view_size_allocate;
   gtk_widget_class_set_css_name (widget_class, "kiln-volume-view");
 }
 
@@ -791,6 +838,7 @@ kiln_volume_view_set_volume (KilnVolumeView  *self,
     }
   self->upload_pending = TRUE;
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
+  g_signal_emit (self, signals[VIEW_CHANGED], 0);
 }
 
 void
@@ -856,6 +904,7 @@ kiln_volume_view_set_preset (KilnVolumeView *self,
   self->pan_x = self->pan_y = 0;
   self->zoom = 1.0;
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
+  g_signal_emit (self, signals[VIEW_CHANGED], 0);
 }
 
 void

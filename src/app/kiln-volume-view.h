@@ -71,7 +71,10 @@ guint32    kiln_volume_view_pick           (KilnVolumeView   *self,
                                             double            x,
                                             double            y,
                                             double            position_nm[3]);
-/* Width of the view in nm at the volume's centre (for the scale bar). */
+/* Render the current view into a texture (for PNG export); NULL if GL failed. */
+GdkTexture *kiln_volume_view_render_texture (KilnVolumeView *self);
+/* Width of the view in nm at the volume's centre (for the scale bar). The ::view-changed
+ * signal tells when it (or anything else about the camera) changes. */
 double     kiln_volume_view_get_view_width_nm (KilnVolumeView *self);
 
 G_END_DECLS

@@ -7,6 +7,11 @@
 #include <glib/gi18n.h>
 
 #include "kiln-analyze-panel.h"
+#include "kiln-segment-panel.h"
+#include "kiln-reconstruct-panel.h"
+#include "kiln-tilt-axis-panel.h"
+#include "kiln-align-panel.h"
+#include "kiln-denoise-panel.h"
 #include "kiln-document.h"
 #include "kiln-experiment-panel.h"
 #include "kiln-window.h"
@@ -40,6 +45,11 @@ struct _KilnWindow
   GtkStack             *panel_stack;
   KilnExperimentPanel  *experiment_panel;
   KilnAnalyzePanel     *analyze_panel;
+  KilnSegmentPanel     *segment_panel;
+  KilnReconstructPanel *reconstruct_panel;
+  KilnTiltAxisPanel    *tilt_axis_panel;
+  KilnAlignPanel       *align_panel;
+  KilnDenoisePanel     *denoise_panel;
   GtkDropDown          *time_point_dropdown;
   GtkRevealer          *status_revealer;
   GtkLabel             *status_label;
@@ -129,6 +139,98 @@ set_step_sensitive (KilnWindow *self,
       gtk_widget_set_sensitive (row, sensitive);
 }
 
+static guint
+current_time_point (KilnWindow *self)
+{
+  guint i = gtk_drop_down_get_selected (self->time_point_dropdown);
+
+  return i == GTK_INVALID_LIST_POSITION ? 0 : i;
+}
+
+/* The sidebar's status marks: a check on each step that has a result at the current time
+ * point. */
+static void
+update_step_marks (KilnWindow *self)
+{
+  guint tp = current_time_point (self);
+
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->steps_list));
+       row != NULL; row = gtk_widget_get_next_sibling (row))
+    {
+      GtkWidget *box = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
+      GtkWidget *mark = g_object_get_data (G_OBJECT (row), "kiln-mark");
+      gboolean done = FALSE;
+
+      for (guint s = 0; s < KILN_DOC_N_STEPS; s++)
+        if (g_strcmp0 (gtk_widget_get_name (row), kiln_doc_step_to_string (s)) == 0)
+          done = kiln_document_has_result (self->document, tp, s);
+      if (mark == NULL && GTK_IS_BOX (box))
+        {
+          mark = gtk_image_new_from_icon_name ("object-select-symbolic");
+          gtk_widget_set_hexpand (mark, TRUE);
+          gtk_widget_set_halign (mark, GTK_ALIGN_END);
+          gtk_box_append (GTK_BOX (box), mark);
+          g_object_set_data (G_OBJECT (row), "kiln-mark", mark);
+        }
+      if (mark != NULL)
+        {
+          gtk_widget_set_visible (mark, done);
+          gtk_widget_set_tooltip_text (mark, done ? _("Done for this time point") : NULL);
+        }
+    }
+}
+
+/* The time-point list: each label ends with one dot per step done ("●●○○○"). */
+static char *
+time_point_label (KilnWindow *self,
+                  guint       i)
+{
+  g_autofree char *label = kiln_document_dup_time_point_label (self->document, i);
+  GString *s = g_string_new (label);
+
+  g_string_append (s, "  ");
+  for (guint step = 0; step < KILN_DOC_N_STEPS; step++)
+    g_string_append (s, kiln_document_has_result (self->document, i, step) ? "●" : "○");
+  return g_string_free (s, FALSE);
+}
+
+static void
+on_results_changed (KilnDocument *document,
+                    guint         index,
+                    KilnWindow   *self)
+{
+  GListModel *model = gtk_drop_down_get_model (self->time_point_dropdown);
+
+  if (GTK_IS_STRING_LIST (model) && index < g_list_model_get_n_items (model))
+    {
+      g_autofree char *label = time_point_label (self, index);
+      const char *items[] = { label, NULL };
+      guint selected = gtk_drop_down_get_selected (self->time_point_dropdown);
+
+      if (g_strcmp0 (gtk_string_list_get_string (GTK_STRING_LIST (model), index), label) != 0)
+        {
+          g_signal_handlers_block_matched (self->time_point_dropdown, G_SIGNAL_MATCH_DATA,
+                                           0, 0, NULL, NULL, self);
+          gtk_string_list_splice (GTK_STRING_LIST (model), index, 1, items);
+          gtk_drop_down_set_selected (self->time_point_dropdown, selected);
+          g_signal_handlers_unblock_matched (self->time_point_dropdown, G_SIGNAL_MATCH_DATA,
+                                             0, 0, NULL, NULL, self);
+        }
+    }
+  update_step_marks (self);
+}
+
+static void
+show_time_point_in_panels (KilnWindow *self,
+                           guint       i)
+{
+  kiln_denoise_panel_set_time_point (self->denoise_panel, i);
+  kiln_segment_panel_set_time_point (self->segment_panel, i);
+  kiln_reconstruct_panel_set_time_point (self->reconstruct_panel, i);
+  kiln_tilt_axis_panel_set_time_point (self->tilt_axis_panel, i);
+  kiln_align_panel_set_time_point (self->align_panel, i);
+}
+
 static void
 show_document (KilnWindow *self)
 {
@@ -137,7 +239,7 @@ show_document (KilnWindow *self)
 
   for (guint i = 0; i < n; i++)
     {
-      g_autofree char *label = kiln_document_dup_time_point_label (self->document, i);
+      g_autofree char *label = time_point_label (self, i);
       gtk_string_list_append (items, label);
     }
   gtk_drop_down_set_model (self->time_point_dropdown, G_LIST_MODEL (items));
@@ -146,7 +248,18 @@ show_document (KilnWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), TRUE);
   kiln_experiment_panel_set_stack (self->experiment_panel, kiln_document_get_stack (self->document, 0));
   kiln_analyze_panel_set_document (self->analyze_panel, self->document);
+  kiln_denoise_panel_set_document (self->denoise_panel, self->document);
   set_step_sensitive (self, "analyze", kiln_document_has_volume (self->document, 0));
+  set_step_sensitive (self, "denoise", TRUE);
+  kiln_segment_panel_set_document (self->segment_panel, self->document);
+  set_step_sensitive (self, "segment", TRUE);
+  kiln_reconstruct_panel_set_document (self->reconstruct_panel, self->document);
+  set_step_sensitive (self, "reconstruct", TRUE);
+  kiln_tilt_axis_panel_set_document (self->tilt_axis_panel, self->document);
+  set_step_sensitive (self, "tilt-axis", TRUE);
+  kiln_align_panel_set_document (self->align_panel, self->document);
+  set_step_sensitive (self, "align", TRUE);
+  update_step_marks (self);
   gtk_stack_set_visible_child_name (self->stack, "document");
   gtk_list_box_select_row (self->steps_list, gtk_list_box_get_row_at_index (self->steps_list, 0));
   for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->steps_list));
@@ -168,7 +281,10 @@ on_time_point_loaded (GObject      *source,
   end_task (self, error);
   if (stack != NULL &&
       kiln_document_get_stack (self->document, gtk_drop_down_get_selected (self->time_point_dropdown)) == stack)
-    kiln_experiment_panel_set_stack (self->experiment_panel, stack);
+    {
+      kiln_experiment_panel_set_stack (self->experiment_panel, stack);
+      show_time_point_in_panels (self, gtk_drop_down_get_selected (self->time_point_dropdown));
+    }
 }
 
 static void
@@ -182,10 +298,12 @@ on_time_point_selected (GtkDropDown *dropdown,
   if (i == GTK_INVALID_LIST_POSITION || i >= kiln_document_get_n_time_points (self->document))
     return;
   kiln_analyze_panel_set_time_point (self->analyze_panel, i);
+  update_step_marks (self);
   stack = kiln_document_get_stack (self->document, i);
   if (stack != NULL)
     {
       kiln_experiment_panel_set_stack (self->experiment_panel, stack);
+      show_time_point_in_panels (self, i);
       return;
     }
   begin_task (self, _("Reading the tilt series…"));
@@ -332,6 +450,33 @@ demo_action (GtkWidget  *widget,
 }
 
 static void
+save_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  g_autoptr(GError) error = NULL;
+
+  if (kiln_document_get_n_time_points (self->document) == 0)
+    return;
+  if (!kiln_document_save (self->document, &error))
+    end_task (self, error);
+}
+
+static void
+undo_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+
+  if (g_str_equal (action_name, "win.undo"))
+    kiln_document_undo (self->document);
+  else
+    kiln_document_redo (self->document);
+}
+
+static void
 cancel_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *param)
@@ -375,6 +520,8 @@ kiln_window_dispose (GObject *object)
 
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
+  if (self->document != NULL)
+    g_signal_handlers_disconnect_by_data (self->document, self);
   G_OBJECT_CLASS (kiln_window_parent_class)->dispose (object);
 }
 
@@ -408,6 +555,11 @@ kiln_window_class_init (KilnWindowClass *klass)
 
   g_type_ensure (KILN_TYPE_EXPERIMENT_PANEL);
   g_type_ensure (KILN_TYPE_ANALYZE_PANEL);
+  g_type_ensure (KILN_TYPE_SEGMENT_PANEL);
+  g_type_ensure (KILN_TYPE_RECONSTRUCT_PANEL);
+  g_type_ensure (KILN_TYPE_TILT_AXIS_PANEL);
+  g_type_ensure (KILN_TYPE_ALIGN_PANEL);
+  g_type_ensure (KILN_TYPE_DENOISE_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/kiln_tomo/Kiln/kiln-window.ui");
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, title_label);
@@ -416,6 +568,11 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, panel_stack);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, experiment_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, analyze_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, segment_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, reconstruct_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, tilt_axis_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, align_panel);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, denoise_panel);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, time_point_dropdown);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, status_revealer);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, status_label);
@@ -429,6 +586,13 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, demo_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, undo_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Z, GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.redo", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "win.save", NULL);
   gtk_widget_class_install_action (widget_class, "win.dismiss-error", NULL, dismiss_error_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.cancel", NULL);
@@ -442,6 +606,7 @@ kiln_window_init (KilnWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->document = kiln_document_new ();
+  g_signal_connect (self->document, "results-changed", G_CALLBACK (on_results_changed), self);
   self->relay = g_new0 (ProgressRelay, 1);
   g_mutex_init (&self->relay->lock);
   g_weak_ref_init (&self->relay->window, self);
@@ -502,4 +667,33 @@ kiln_window_set_initial_step (KilnWindow *self,
   g_return_if_fail (KILN_IS_WINDOW (self));
   g_free (self->initial_step);
   self->initial_step = g_strdup (step);
+}
+
+GCancellable *
+kiln_window_begin_task_for (GtkWidget        *widget,
+                            const char       *what,
+                            KilnProgressFunc *progress,
+                            gpointer         *progress_data)
+{
+  GtkWidget *window = gtk_widget_get_ancestor (widget, KILN_TYPE_WINDOW);
+
+  if (window != NULL)
+    return g_object_ref (kiln_window_begin_task (KILN_WINDOW (window), what, progress, progress_data));
+  if (progress != NULL)
+    *progress = NULL;
+  if (progress_data != NULL)
+    *progress_data = NULL;
+  return g_cancellable_new ();
+}
+
+void
+kiln_window_end_task_for (GtkWidget    *widget,
+                          const GError *error)
+{
+  GtkWidget *window = gtk_widget_get_ancestor (widget, KILN_TYPE_WINDOW);
+
+  if (window != NULL)
+    kiln_window_end_task (KILN_WINDOW (window), error);
+  else if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_message ("%s", error->message);
 }

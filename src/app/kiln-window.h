@@ -36,4 +36,14 @@ GCancellable *kiln_window_begin_task (KilnWindow       *self,
 void          kiln_window_end_task   (KilnWindow       *self,
                                       const GError     *error);
 
+/* For panels: kiln_window_begin_task() on the window holding @widget, or (outside a window, e.g.
+ * in tests) a new cancellable with no progress callback. Pair with kiln_window_end_task_for(). */
+/* Returns a new reference. */
+GCancellable *kiln_window_begin_task_for (GtkWidget        *widget,
+                                          const char       *what,
+                                          KilnProgressFunc *progress,
+                                          gpointer         *progress_data);
+void          kiln_window_end_task_for   (GtkWidget        *widget,
+                                          const GError     *error);
+
 G_END_DECLS

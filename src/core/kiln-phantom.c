@@ -499,7 +499,9 @@ scene_material (const Scene   *s,
             shell = TRUE;
         }
     }
-  if (neck >= 0)
+  /* inside two particles: split by their own neck plane (a third particle's neck solid may
+   * reach into their lens); inside a neck solid: split by that neck */
+  if (neck >= 0 && second == 0)
     {
       *label = neck_split (&s->necks[neck], p);
       return KILN_MATERIAL_CORE;

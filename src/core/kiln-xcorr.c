@@ -197,6 +197,7 @@ subpixel (double m,
 static void
 correlate (const PlanPair        *pp,
            const KilnXcorrParams *params,
+           const float           *filt,
            const fftwf_complex   *fa,
            double                 ea,
            float                 *b,
@@ -216,12 +217,10 @@ correlate (const PlanPair        *pp,
   fftwf_execute_dft_r2c (pp->fwd, b, fb);
   for (guint ky = 0; ky < h; ky++)
     {
-      double fy = (ky <= h / 2 ? (double) ky : (double) ky - h) / h;
       for (guint kx = 0; kx < wc; kx++)
         {
-          double fx = (double) kx / w;
-          double f = bandpass (params, sqrt (fx * fx + fy * fy));
           gsize i = (gsize) ky * wc + kx;
+          double f = filt[i];
           double ar = fa[i][0], ai = fa[i][1], br = fb[i][0], bim = fb[i][1];
           double wgt = (kx == 0 || (w % 2 == 0 && kx == w / 2)) ? 1.0 : 2.0;
 
@@ -284,7 +283,7 @@ kiln_xcorr_pair (const float           *ref,
   double used = 1.0;
   gsize n = (gsize) w * h, nc;
   guint wc = w / 2 + 1;
-  float *a = NULL, *b = NULL;
+  float *a = NULL, *b = NULL, *filt = NULL;
   fftwf_complex *fa = NULL, *fb = NULL;
   double m[4] = { 1, 0, 0, 1 }, ea = 0.0, mean = 0.0;
   double sx, sy, mi[4], det, d1x, d1y, pk;
@@ -309,29 +308,34 @@ kiln_xcorr_pair (const float           *ref,
   b = kiln_fft_alloc_real (n);
   fa = kiln_fft_alloc_complex (nc);
   fb = kiln_fft_alloc_complex (nc);
-  if (!a || !b || !fa || !fb)
+  filt = kiln_fft_alloc_real (nc);
+  if (!a || !b || !fa || !fb || !filt)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_NO_MEMORY,
                    "Out of memory for cross-correlation of %u × %u images", w, h);
       goto out;
     }
 
-  /* the reference spectrum and its band-passed energy, computed once */
-  memcpy (a, ref, n * sizeof (float));
-  prepare (a, w, h, params->taper_fraction);
-  fftwf_execute_dft_r2c (pp->fwd, a, fa);
+  /* the band-pass filter, the reference spectrum and its band-passed energy, computed once */
   for (guint ky = 0; ky < h; ky++)
     {
       double fy = (ky <= h / 2 ? (double) ky : (double) ky - h) / h;
       for (guint kx = 0; kx < wc; kx++)
         {
           double fx = (double) kx / w;
-          gsize i = (gsize) ky * wc + kx;
-          double wgt = (kx == 0 || (w % 2 == 0 && kx == w / 2)) ? 1.0 : 2.0;
-          ea += wgt * bandpass (params, sqrt (fx * fx + fy * fy)) *
-                ((double) fa[i][0] * fa[i][0] + (double) fa[i][1] * fa[i][1]);
+          filt[(gsize) ky * wc + kx] = (float) bandpass (params, sqrt (fx * fx + fy * fy));
         }
     }
+  memcpy (a, ref, n * sizeof (float));
+  prepare (a, w, h, params->taper_fraction);
+  fftwf_execute_dft_r2c (pp->fwd, a, fa);
+  for (guint ky = 0; ky < h; ky++)
+    for (guint kx = 0; kx < wc; kx++)
+      {
+        gsize i = (gsize) ky * wc + kx;
+        double wgt = (kx == 0 || (w % 2 == 0 && kx == w / 2)) ? 1.0 : 2.0;
+        ea += wgt * filt[i] * ((double) fa[i][0] * fa[i][0] + (double) fa[i][1] * fa[i][1]);
+      }
   for (gsize i = 0; i < n; i++)
     mean += mov[i];
   mean /= n;
@@ -339,7 +343,8 @@ kiln_xcorr_pair (const float           *ref,
   /* pass 1: the moving image as it is, and stretched; the stretch is kept only where it matches
    * better (it models a thin specimen: a rod along the axis, say, is not foreshortened) */
   memcpy (b, mov, n * sizeof (float));
-  correlate (pp, params, fa, ea, b, fb, prior_dx, prior_dy, params->max_shift_px, &sx, &sy, &pk);
+  correlate (pp, params, filt, fa, ea, b, fb, prior_dx, prior_dy, params->max_shift_px, &sx, &sy,
+             &pk);
   d1x = sx;
   d1y = sy;
   if (fabs (stretch_factor - 1.0) > 1e-9)
@@ -353,7 +358,7 @@ kiln_xcorr_pair (const float           *ref,
       xf.a22 = ms[3];
       xf.dx = xf.dy = 0.0;
       kiln_transform_image (mov, w, h, &xf, KILN_INTERP_LINEAR, (float) mean, b, NULL);
-      correlate (pp, params, fa, ea, b, fb,
+      correlate (pp, params, filt, fa, ea, b, fb,
                  ms[0] * prior_dx + ms[1] * prior_dy, ms[2] * prior_dx + ms[3] * prior_dy,
                  params->max_shift_px, &sxs, &sys, &pks);
       if (pks > pk)
@@ -380,7 +385,7 @@ kiln_xcorr_pair (const float           *ref,
   xf.dx = m[0] * d1x + m[1] * d1y;
   xf.dy = m[2] * d1x + m[3] * d1y;
   kiln_transform_image (mov, w, h, &xf, KILN_INTERP_CUBIC, (float) mean, b, NULL);
-  correlate (pp, params, fa, ea, b, fb, 0.0, 0.0, 2.0, &sx, &sy, &pk);
+  correlate (pp, params, filt, fa, ea, b, fb, 0.0, 0.0, 2.0, &sx, &sy, &pk);
   *dx = d1x + mi[0] * sx + mi[1] * sy;
   *dy = d1y + mi[2] * sx + mi[3] * sy;
   if (peak)
@@ -394,6 +399,7 @@ out:
   kiln_fft_free (b);
   kiln_fft_free (fa);
   kiln_fft_free (fb);
+  kiln_fft_free (filt);
   return ok;
 }
 

@@ -6,10 +6,12 @@
 #include "config.h"
 
 #include <gtk/gtk.h>
+#include <glib/gstdio.h>
 #include <math.h>
 
 #include "kiln-analyze-panel.h"
 #include "kiln-document.h"
+#include "kiln-volume-view.h"
 #include "kiln-test-util.h"
 
 static gboolean opened;
@@ -44,6 +46,27 @@ static gboolean
 panel_idle (gpointer data)
 {
   return kiln_analyze_panel_is_idle (KILN_ANALYZE_PANEL (data));
+}
+
+static GtkWidget *
+find_widget (GtkWidget *root,
+             GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+not_exporting (gpointer data)
+{
+  return !kiln_analyze_panel_is_exporting (KILN_ANALYZE_PANEL (data));
 }
 
 static void
@@ -120,11 +143,68 @@ test_pair_series (void)
     g_assert_cmpuint (checked, ==, n_tp);
   }
 
+  /* two clicks (picks) on particles form a second pair whose measures equal the core's */
+  {
+    GtkWidget *view = find_widget (panel, KILN_TYPE_VOLUME_VIEW);
+    char **row = g_ptr_array_index (truth, 2);
+    char **head = g_ptr_array_index (truth, 0);
+    guint32 a = 0, b = 0;
+    g_autofree char *lpath = kiln_document_dup_labels_path (doc, n_tp - 1);
+    g_autoptr(KilnLabelVolume) labels = kiln_mrc_load_labels (lpath, NULL, &error);
+    KilnPairMeasure m;
+
+    g_assert_nonnull (view);
+    g_assert_no_error (error);
+    for (guint c = 0; head[c] != NULL; c++)
+      {
+        if (g_str_equal (head[c], "a")) a = (guint32) atoi (row[c]);
+        if (g_str_equal (head[c], "b")) b = (guint32) atoi (row[c]);
+      }
+    g_signal_emit_by_name (view, "label-picked", a);
+    g_assert_cmpuint (kiln_analyze_panel_get_n_pairs (KILN_ANALYZE_PANEL (panel)), ==, 1);
+    g_signal_emit_by_name (view, "label-picked", b);
+    g_assert_cmpuint (kiln_analyze_panel_get_n_pairs (KILN_ANALYZE_PANEL (panel)), ==, 2);
+    wait_until (panel_idle, panel, 120);
+    g_assert_true (kiln_measure_pair (labels, NULL, MIN (a, b), MAX (a, b), &m, &error));
+    for (int k = 0; k < KILN_MEASURE_N_VALUES; k++)
+      g_assert_cmpfloat (kiln_analyze_panel_get_value (KILN_ANALYZE_PANEL (panel), 1, n_tp - 1, k), ==, m.value[k]);
+  }
+
+  /* the 3D view as PNG, and a time-lapse of one frame per time point */
+  {
+    g_autofree char *png = kiln_test_tmpfile ("view.png");
+    g_autofree char *frames = kiln_test_tmpfile ("frames");
+    g_autoptr(GdkTexture) tex = NULL;
+
+    if (kiln_analyze_panel_save_view_png (KILN_ANALYZE_PANEL (panel), png, &error))
+      {
+        tex = gdk_texture_new_from_filename (png, &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (gdk_texture_get_width (tex), >, 0);
+
+        g_mkdir (frames, 0755);
+        kiln_analyze_panel_export_timelapse (KILN_ANALYZE_PANEL (panel), frames);
+        wait_until (not_exporting, panel, 120);
+        for (guint t = 1; t <= n_tp; t++)
+          {
+            g_autofree char *name = g_strdup_printf ("frame-%03u.png", t);
+            g_autofree char *f = g_build_filename (frames, name, NULL);
+            g_assert_true (g_file_test (f, G_FILE_TEST_IS_REGULAR));
+          }
+      }
+    else
+      {
+        /* no OpenGL here: the export says so */
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+        g_clear_error (&error);
+      }
+  }
+
   g_assert_true (kiln_analyze_panel_export_csv (KILN_ANALYZE_PANEL (panel), csv_path, &error));
   g_assert_no_error (error);
   rows = kiln_csv_load (csv_path, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (rows->len, ==, 1 + n_tp);
+  g_assert_cmpuint (rows->len, ==, 1 + 2 * n_tp);
   {
     char **head = g_ptr_array_index (rows, 0);
     g_assert_cmpstr (head[1], ==, "pt_time_s");

@@ -41,6 +41,45 @@ test_range_and_png (void)
   g_assert_cmpint (gdk_texture_get_width (png), ==, 400);
   g_assert_cmpint (gdk_texture_get_height (png), ==, 300);
 
+  /* SVG export: a well-formed SVG document */
+  {
+    g_autofree char *svg_path = kiln_test_tmpfile ("plot.svg");
+    g_autofree char *svg = NULL;
+    g_assert_true (kiln_plot_save_svg (KILN_PLOT (plot), svg_path, 400, 300, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_get_contents (svg_path, &svg, NULL, NULL));
+    g_assert_nonnull (strstr (svg, "<svg"));
+    g_assert_nonnull (strstr (svg, "</svg>"));
+  }
+
+  /* hover: the point nearest the pointer is found within the radius, nothing far away */
+  {
+    GtkWidget *window = gtk_window_new ();
+    guint si = 99, k = 99;
+    int w, h;
+    double px, py;
+
+    gtk_window_set_default_size (GTK_WINDOW (window), 400, 300);
+    gtk_window_set_child (GTK_WINDOW (window), plot);
+    gtk_window_present (GTK_WINDOW (window));
+    for (int i = 0; i < 50; i++)
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    w = gtk_widget_get_width (plot);
+    h = gtk_widget_get_height (plot);
+    kiln_plot_get_range (KILN_PLOT (plot), &x0, &x1, &y0, &y1);
+    /* where the point (60, 30) is drawn: the plot area starts 64 px from the left, 32 from the
+     * top, and ends 16 px from the right, 48 from the bottom */
+    px = 64 + (60 - x0) / (x1 - x0) * (w - 80);
+    py = 32 + (1 - (30 - y0) / (y1 - y0)) * (h - 80);
+    g_assert_true (kiln_plot_pick (KILN_PLOT (plot), px + 2, py - 2, 8, &si, &k));
+    g_assert_cmpuint (si, ==, 0);
+    g_assert_cmpuint (k, ==, 3);
+    g_assert_false (kiln_plot_pick (KILN_PLOT (plot), 2, 2, 8, &si, &k));
+    gtk_window_set_child (GTK_WINDOW (window), NULL);
+    gtk_window_destroy (GTK_WINDOW (window));
+  }
+
   /* NaN points are skipped, not drawn at 0, and do not widen the range */
   {
     const double xn[] = { 1, NAN };

@@ -1,0 +1,522 @@
+/* kiln-segment-panel.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
+
+#include "kiln-image-view.h"
+#include "kiln-plot.h"
+#include "kiln-segment-panel.h"
+#include "kiln-window.h"
+
+#define SEGMENT_DELAY_MS 200
+#define HIST_BINS 64
+
+struct _KilnSegmentPanel
+{
+  GtkWidget        parent_instance;
+
+  KilnDocument    *document;
+  guint            time_point;
+  guint            slice;
+  gboolean         updating;
+
+  guint            source;
+  GCancellable    *cancellable;
+  guint            generation;
+  gboolean         running;
+  gboolean         loading;
+  double           threshold_used;
+  guint32          n_labels;
+  KilnVolume      *shown_volume;   /* compared only */
+
+  /* template children */
+  GtkWidget       *box;
+  GtkCheckButton  *otsu_check;
+  GtkSpinButton   *threshold_spin;
+  GtkAdjustment   *threshold_adjustment;
+  GtkAdjustment   *erode_adjustment;
+  GtkAdjustment   *dilate_adjustment;
+  GtkCheckButton  *split_check;
+  KilnImageView   *view;
+  GtkAdjustment   *slice_adjustment;
+  GtkLabel        *slice_label;
+  KilnPlot        *plot;
+  GtkLabel        *table_label;
+  GtkLabel        *info_label;
+};
+
+G_DEFINE_FINAL_TYPE (KilnSegmentPanel, kiln_segment_panel, GTK_TYPE_WIDGET)
+
+static KilnVolume *
+volume (KilnSegmentPanel *self)
+{
+  return self->document ? kiln_document_get_reconstruction (self->document, self->time_point) : NULL;
+}
+
+static void
+show_slice (KilnSegmentPanel *self)
+{
+  KilnVolume *v = volume (self);
+  KilnLabelVolume *l = self->document ? kiln_document_get_labels (self->document, self->time_point) : NULL;
+  g_autofree char *text = NULL;
+
+  if (v == NULL)
+    {
+      kiln_image_view_set_image (self->view, NULL, 0, 0, 0);
+      gtk_label_set_label (self->slice_label, "");
+      return;
+    }
+  self->slice = MIN (self->slice, v->nz - 1);
+  kiln_image_view_set_image (self->view, v->data + (gsize) self->slice * v->nx * v->ny, v->nx,
+                             v->ny, v->voxel_size_nm);
+  if (l != NULL && l->nx == v->nx && l->ny == v->ny && l->nz == v->nz)
+    kiln_image_view_set_labels (self->view, l->data + (gsize) self->slice * l->nx * l->ny);
+  else
+    kiln_image_view_set_labels (self->view, NULL);
+  text = g_strdup_printf (_("Slice z %u of %u"), self->slice + 1, v->nz);
+  gtk_label_set_label (self->slice_label, text);
+}
+
+static void
+show_histogram (KilnSegmentPanel *self)
+{
+  KilnVolume *v = volume (self);
+  double lo = INFINITY, hi = -INFINITY, x[HIST_BINS], y[HIST_BINS];
+  gsize n;
+
+  kiln_plot_clear (self->plot);
+  kiln_plot_set_labels (self->plot, _("Voxel histogram"), _("Voxel value"), _("Voxels (log₁₀)"));
+  if (v == NULL)
+    return;
+  n = kiln_volume_n_voxels (v);
+  for (gsize i = 0; i < n; i++)
+    if (isfinite (v->data[i]))
+      lo = MIN (lo, v->data[i]), hi = MAX (hi, v->data[i]);
+  if (!(hi > lo))
+    return;
+  memset (y, 0, sizeof y);
+  for (gsize i = 0; i < n; i++)
+    if (isfinite (v->data[i]))
+      y[MIN ((int) ((v->data[i] - lo) / (hi - lo) * HIST_BINS), HIST_BINS - 1)] += 1;
+  for (int b = 0; b < HIST_BINS; b++)
+    {
+      x[b] = lo + (b + 0.5) * (hi - lo) / HIST_BINS;
+      y[b] = log10 (1 + y[b]);
+    }
+  kiln_plot_add_series (self->plot, _("histogram"), KILN_PLOT_LINE, 0, x, y, NULL, HIST_BINS);
+  self->updating = TRUE;
+  gtk_adjustment_set_lower (self->threshold_adjustment, lo);
+  gtk_adjustment_set_upper (self->threshold_adjustment, hi);
+  gtk_adjustment_set_step_increment (self->threshold_adjustment, (hi - lo) / 200);
+  self->updating = FALSE;
+}
+
+static void
+show_table (KilnSegmentPanel *self)
+{
+  KilnLabelVolume *l = self->document ? kiln_document_get_labels (self->document, self->time_point) : NULL;
+  g_autoptr(GArray) particles = NULL;
+  GString *s;
+
+  if (l == NULL)
+    {
+      gtk_label_set_label (self->table_label, "");
+      return;
+    }
+  particles = kiln_label_particles (l);
+  s = g_string_new (_("label  voxels  volume (nm³)  centre x, y, z (nm)"));
+  for (guint i = 0; i < particles->len; i++)
+    {
+      KilnParticle *p = &g_array_index (particles, KilnParticle, i);
+      double vs = l->voxel_size_nm;
+      if (p->voxels == 0)
+        continue;
+      g_string_append_printf (s, "\n%5u  %6" G_GUINT64_FORMAT "  %12.0f  %.1f, %.1f, %.1f", p->label,
+                              p->voxels, p->voxels * vs * vs * vs, p->centroid[0] * vs,
+                              p->centroid[1] * vs, p->centroid[2] * vs);
+    }
+  gtk_label_set_label (self->table_label, s->str);
+  g_string_free (s, TRUE);
+}
+
+/* ---- segmentation worker --------------------------------------------------------------- */
+
+typedef struct
+{
+  KilnVolume        *volume;
+  KilnSegmentParams  params;
+  guint              index;
+  guint              generation;
+  double             threshold;
+  guint32            n_labels;
+} SegData;
+
+static void
+seg_data_free (SegData *d)
+{
+  kiln_volume_unref (d->volume);
+  g_free (d);
+}
+
+static void
+seg_thread (GTask        *task,
+            gpointer      source,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  SegData *d = task_data;
+  GError *error = NULL;
+  KilnLabelVolume *l = kiln_segment (d->volume, &d->params, &d->threshold, &d->n_labels,
+                                     cancellable, NULL, NULL, &error);
+
+  if (l == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, l, (GDestroyNotify) kiln_label_volume_unref);
+}
+
+static void schedule_segment (KilnSegmentPanel *self);
+
+static void
+on_seg_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(KilnSegmentPanel) self = user_data;
+  SegData *d = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnLabelVolume) l = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->running = FALSE;
+  if (l == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        gtk_label_set_label (self->info_label, error->message);
+    }
+  else if (d->generation == self->generation && d->volume == volume (self) && self->document != NULL)
+    {
+      g_autofree char *info = NULL;
+
+      self->threshold_used = d->threshold;
+      self->n_labels = d->n_labels;
+      kiln_document_set_labels (self->document, d->index, l);
+      kiln_plot_set_marker (self->plot, d->threshold);
+      if (d->params.otsu)
+        {
+          self->updating = TRUE;
+          gtk_adjustment_set_value (self->threshold_adjustment, d->threshold);
+          self->updating = FALSE;
+        }
+      info = g_strdup_printf (d->params.otsu ? _("%u particles · Otsu threshold %.4g")
+                                             : _("%u particles · threshold %.4g"),
+                              d->n_labels, d->threshold);
+      gtk_label_set_label (self->info_label, info);
+      show_slice (self);
+      show_table (self);
+    }
+  if (d->generation != self->generation && self->source == 0 && self->document != NULL)
+    schedule_segment (self);
+}
+
+static gboolean
+segment_timeout (gpointer user_data)
+{
+  KilnSegmentPanel *self = user_data;
+  KilnVolume *v = volume (self);
+  g_autoptr(GTask) task = NULL;
+  SegData *d;
+
+  self->source = 0;
+  if (v == NULL || self->running)
+    return G_SOURCE_REMOVE;
+  d = g_new0 (SegData, 1);
+  d->volume = kiln_volume_ref (v);
+  d->index = self->time_point;
+  d->generation = self->generation;
+  kiln_segment_panel_get_params (self, &d->params);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  task = g_task_new (NULL, self->cancellable, on_seg_done, g_object_ref (self));
+  g_task_set_task_data (task, d, (GDestroyNotify) seg_data_free);
+  self->running = TRUE;
+  g_task_run_in_thread (task, seg_thread);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_segment (KilnSegmentPanel *self)
+{
+  self->generation++;
+  if (self->running && self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->source, g_source_remove);
+  self->source = g_timeout_add (SEGMENT_DELAY_MS, segment_timeout, self);
+}
+
+static void
+record_params (KilnSegmentPanel *self)
+{
+  g_autoptr(JsonObject) o = json_object_new ();
+  KilnSegmentParams p;
+
+  if (self->document == NULL)
+    return;
+  kiln_segment_panel_get_params (self, &p);
+  json_object_set_boolean_member (o, "otsu", p.otsu);
+  if (!p.otsu)
+    json_object_set_double_member (o, "threshold", p.threshold);
+  json_object_set_int_member (o, "erode_voxels", p.erode);
+  json_object_set_int_member (o, "dilate_voxels", p.dilate);
+  json_object_set_boolean_member (o, "split", p.split);
+  kiln_document_set_step_params (self->document, KILN_DOC_STEP_SEGMENT, o);
+}
+
+static void
+on_params_changed (KilnSegmentPanel *self)
+{
+  gtk_widget_set_sensitive (GTK_WIDGET (self->threshold_spin),
+                            !gtk_check_button_get_active (self->otsu_check));
+  if (self->updating)
+    return;
+  record_params (self);
+  schedule_segment (self);
+}
+
+static void
+on_slice_changed (GtkAdjustment    *adjustment,
+                  KilnSegmentPanel *self)
+{
+  self->slice = (guint) lround (gtk_adjustment_get_value (adjustment));
+  show_slice (self);
+}
+
+static void
+update_volume (KilnSegmentPanel *self,
+               gboolean          resegment)
+{
+  KilnVolume *v = volume (self);
+
+  self->shown_volume = v;
+  if (v == NULL)
+    {
+      gtk_label_set_label (self->info_label, self->document != NULL
+                           ? _("Reconstruct this time point first") : "");
+      show_slice (self);
+      show_histogram (self);
+      show_table (self);
+      return;
+    }
+  self->slice = v->nz / 2;
+  gtk_adjustment_configure (self->slice_adjustment, self->slice, 0, v->nz - 1, 1, 5, 0);
+  show_histogram (self);
+  show_slice (self);
+  kiln_image_view_auto_levels (self->view);
+  kiln_image_view_zoom_to_fit (self->view);
+  show_table (self);
+  if (resegment || kiln_document_get_labels (self->document, self->time_point) == NULL)
+    schedule_segment (self);
+}
+
+static void
+on_volume_loaded (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(KilnSegmentPanel) self = user_data;
+  g_autoptr(KilnVolumePair) pair = kiln_document_load_volume_finish (KILN_DOCUMENT (source), result, NULL);
+
+  self->loading = FALSE;
+  if (self->document == KILN_DOCUMENT (source))
+    update_volume (self, FALSE);
+}
+
+static void
+refresh (KilnSegmentPanel *self)
+{
+  /* a saved reconstruction not loaded yet: load it (with its labels) */
+  if (self->document != NULL && volume (self) == NULL && !self->loading &&
+      kiln_document_has_result (self->document, self->time_point, KILN_DOC_STEP_RECONSTRUCT))
+    {
+      self->loading = TRUE;
+      kiln_document_load_volume_async (self->document, self->time_point, NULL, on_volume_loaded,
+                                       g_object_ref (self));
+    }
+  update_volume (self, FALSE);
+}
+
+static void
+on_results_changed (KilnDocument     *document,
+                    guint             index,
+                    KilnSegmentPanel *self)
+{
+  /* a new reconstruction: its labels are to be made */
+  if (index == self->time_point && volume (self) != self->shown_volume)
+    update_volume (self, TRUE);
+}
+
+static void
+kiln_segment_panel_dispose (GObject *object)
+{
+  KilnSegmentPanel *self = KILN_SEGMENT_PANEL (object);
+
+  g_clear_handle_id (&self->source, g_source_remove);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->document != NULL)
+    g_signal_handlers_disconnect_by_data (self->document, self);
+  g_clear_object (&self->document);
+  gtk_widget_dispose_template (GTK_WIDGET (self), KILN_TYPE_SEGMENT_PANEL);
+  G_OBJECT_CLASS (kiln_segment_panel_parent_class)->dispose (object);
+}
+
+static void
+kiln_segment_panel_class_init (KilnSegmentPanelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = kiln_segment_panel_dispose;
+
+  g_type_ensure (KILN_TYPE_IMAGE_VIEW);
+  g_type_ensure (KILN_TYPE_PLOT);
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/kiln_tomo/Kiln/kiln-segment-panel.ui");
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, box);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, otsu_check);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, threshold_spin);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, threshold_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, erode_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, dilate_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, split_check);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, view);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, slice_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, slice_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, plot);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, table_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, info_label);
+  gtk_widget_class_bind_template_callback (widget_class, on_params_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_slice_changed);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+kiln_segment_panel_init (KilnSegmentPanel *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+GtkWidget *
+kiln_segment_panel_new (void)
+{
+  return g_object_new (KILN_TYPE_SEGMENT_PANEL, NULL);
+}
+
+static void
+load_params (KilnSegmentPanel *self)
+{
+  JsonObject *o = kiln_document_get_step_params (self->document, KILN_DOC_STEP_SEGMENT);
+  KilnSegmentParams p;
+
+  kiln_segment_params_init (&p);
+  p.threshold = gtk_adjustment_get_value (self->threshold_adjustment);
+  if (o != NULL)
+    {
+      p.otsu = json_object_get_boolean_member_with_default (o, "otsu", TRUE);
+      p.threshold = json_object_get_double_member_with_default (o, "threshold", p.threshold);
+      p.erode = json_object_get_int_member_with_default (o, "erode_voxels", 0);
+      p.dilate = json_object_get_int_member_with_default (o, "dilate_voxels", 0);
+      p.split = json_object_get_boolean_member_with_default (o, "split", TRUE);
+    }
+  self->updating = TRUE;
+  kiln_segment_panel_set_params (self, &p);
+  self->updating = FALSE;
+}
+
+static void
+on_step_params_changed (KilnDocument     *document,
+                        guint             step,
+                        KilnSegmentPanel *self)
+{
+  if (step != KILN_DOC_STEP_SEGMENT)
+    return;
+  load_params (self);
+  if (volume (self) != NULL)
+    schedule_segment (self);
+}
+
+void
+kiln_segment_panel_set_document (KilnSegmentPanel *self,
+                                 KilnDocument     *document)
+{
+  g_return_if_fail (KILN_IS_SEGMENT_PANEL (self));
+  if (self->document != NULL)
+    g_signal_handlers_disconnect_by_data (self->document, self);
+  g_set_object (&self->document, document);
+  self->time_point = 0;
+  if (document != NULL)
+    {
+      g_signal_connect (document, "results-changed", G_CALLBACK (on_results_changed), self);
+      g_signal_connect (document, "params-changed", G_CALLBACK (on_step_params_changed), self);
+      load_params (self);
+    }
+  refresh (self);
+}
+
+void
+kiln_segment_panel_set_time_point (KilnSegmentPanel *self,
+                                   guint             index)
+{
+  g_return_if_fail (KILN_IS_SEGMENT_PANEL (self));
+  self->time_point = index;
+  refresh (self);
+}
+
+void
+kiln_segment_panel_set_params (KilnSegmentPanel        *self,
+                               const KilnSegmentParams *p)
+{
+  g_return_if_fail (KILN_IS_SEGMENT_PANEL (self));
+  gtk_check_button_set_active (self->otsu_check, p->otsu);
+  if (!p->otsu)
+    gtk_adjustment_set_value (self->threshold_adjustment, p->threshold);
+  gtk_adjustment_set_value (self->erode_adjustment, p->erode);
+  gtk_adjustment_set_value (self->dilate_adjustment, p->dilate);
+  gtk_check_button_set_active (self->split_check, p->split);
+}
+
+void
+kiln_segment_panel_get_params (KilnSegmentPanel  *self,
+                               KilnSegmentParams *p)
+{
+  kiln_segment_params_init (p);
+  p->otsu = gtk_check_button_get_active (self->otsu_check);
+  p->threshold = gtk_adjustment_get_value (self->threshold_adjustment);
+  p->erode = (guint) lround (gtk_adjustment_get_value (self->erode_adjustment));
+  p->dilate = (guint) lround (gtk_adjustment_get_value (self->dilate_adjustment));
+  p->split = gtk_check_button_get_active (self->split_check);
+}
+
+double
+kiln_segment_panel_get_threshold (KilnSegmentPanel *self)
+{
+  return self->threshold_used;
+}
+
+guint32
+kiln_segment_panel_get_n_labels (KilnSegmentPanel *self)
+{
+  return self->n_labels;
+}
+
+gboolean
+kiln_segment_panel_is_idle (KilnSegmentPanel *self)
+{
+  g_return_val_if_fail (KILN_IS_SEGMENT_PANEL (self), TRUE);
+  return self->source == 0 && !self->running && !self->loading;
+}
