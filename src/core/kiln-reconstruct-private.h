@@ -32,6 +32,8 @@ typedef struct
   double res2;     /* Σ (b − Ax)² met during the pass (state before each subset update) */
   double b2;       /* Σ b² over the same rays */
   double delta2;   /* Σ (x_new − x_old)² over the pass */
+  double path;     /* Σ_subsets ‖x_after − x_before‖ of each subset update: the length of the
+                    * path the pass took (= sqrt (delta2) with one subset) */
 } KilnSirtStats;
 
 /* @b: the measured sinogram (slab layout), borrowed.  @support: slab layout, nullable,

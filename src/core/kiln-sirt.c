@@ -37,6 +37,7 @@ struct _KilnSirt
   float              **work;
   double              *slice_res2;
   double              *slice_b2;
+  double              *sub_d2;       /* per thread × subset: Σ (x_new − x_old)² of this pass */
 };
 
 KilnSirt *
@@ -121,6 +122,7 @@ kiln_sirt_new (const KilnProjector *proj,
     }
   sirt->slice_res2 = g_new0 (double, proj->ny_pad);
   sirt->slice_b2 = g_new0 (double, proj->ny_pad);
+  sirt->sub_d2 = g_new0 (double, (gsize) sirt->n_threads * n_subsets);
   return sirt;
 }
 
@@ -142,6 +144,7 @@ kiln_sirt_free (KilnSirt *sirt)
   g_free (sirt->sub_start);
   g_free (sirt->slice_res2);
   g_free (sirt->slice_b2);
+  g_free (sirt->sub_d2);
   g_free (sirt);
 }
 
@@ -157,6 +160,7 @@ kiln_sirt_pass (KilnSirt      *sirt,
 
   memset (sirt->slice_res2, 0, sizeof (double) * yp);
   memset (sirt->slice_b2, 0, sizeof (double) * yp);
+  memset (sirt->sub_d2, 0, sizeof (double) * sirt->n_threads * sirt->n_subsets);
 
 #pragma omp parallel reduction(+:res2, b2, delta2)
   {
@@ -208,8 +212,10 @@ kiln_sirt_pass (KilnSirt      *sirt,
                       }
                   }
               }
-            delta2 += kiln_projector_back_slab (proj, slab, tl, n_sel, KILN_BACK_UPDATE, &opt,
-                                                vol, y0, work);
+            double d2 = kiln_projector_back_slab (proj, slab, tl, n_sel, KILN_BACK_UPDATE,
+                                                  &opt, vol, y0, work);
+            delta2 += d2;
+            sirt->sub_d2[(gsize) tid * sirt->n_subsets + s] += d2;
           }
         for (int q = 0; q < S; q++)
           {
@@ -223,6 +229,14 @@ kiln_sirt_pass (KilnSirt      *sirt,
   stats->res2 = res2;
   stats->b2 = b2;
   stats->delta2 = delta2;
+  stats->path = 0.0;
+  for (guint s = 0; s < sirt->n_subsets; s++)
+    {
+      double d2 = 0.0;
+      for (int t = 0; t < sirt->n_threads; t++)
+        d2 += sirt->sub_d2[(gsize) t * sirt->n_subsets + s];
+      stats->path += sqrt (d2);
+    }
 }
 
 double
