@@ -224,7 +224,8 @@ on_iteration (const KilnReconIteration *it,
       m->nz = it->preview_nz;
       m->voxel_nm = d->stack->pixel_size_nm;
     }
-  g_idle_add (iteration_idle, m);
+  /* the same priority as the task's completion, so every iteration is shown before it */
+  g_idle_add_full (G_PRIORITY_DEFAULT, iteration_idle, m, NULL);
   if (d->progress != NULL && it->n_iterations > 0)
     d->progress ((double) it->iteration / it->n_iterations, NULL, d->progress_data);
 }
