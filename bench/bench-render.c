@@ -117,7 +117,9 @@ main (int argc, char **argv)
       before = frames;
       t0 = g_get_monotonic_time ();
       kiln_volume_view_set_volume (KILN_VOLUME_VIEW (view), i % 2 ? v1 : v2, i % 2 ? l1 : l2);
-      while (frames == before)
+      /* the new volume's frame has been drawn once the next one starts (frames are queued
+       * continuously by the tick callback) */
+      while (frames < before + 2)
         g_main_context_iteration (NULL, TRUE);
       switch_ms[i] = (last_frame_us - t0) / 1000.0;
     }
@@ -125,7 +127,7 @@ main (int argc, char **argv)
   g_print ("%-46s %10s %10s\n", "4D view (256³ labelled volume, 800 × 600)", "figure", "goal");
   g_print ("%-46s %7.1f/s %10s\n", "isosurface redraws", fps_iso, "≥ 10/s");
   g_print ("%-46s %7.1f/s %10s\n", "direct volume rendering redraws", fps_dvr, "—");
-  g_print ("%-46s %7.0f ms %10s\n", "switch time point (upload + frame), median",
+  g_print ("%-46s %7.0f ms %10s\n", "switch time point (upload + one frame), median",
            MIN (MAX (switch_ms[0], switch_ms[1]), MAX (MIN (switch_ms[0], switch_ms[1]), switch_ms[2])),
            "≤ 200 ms");
   gtk_window_destroy (GTK_WINDOW (window));

@@ -103,7 +103,9 @@ void main ()
           t_slice = ts;
       }
 
-  float step = min (min (extent.x / voxels.x, extent.y / voxels.y), extent.z / voxels.z) * 0.5;
+  // one voxel per step in the isosurface search (the crossing is refined by bisection), half a
+  // voxel for the volume rendering integral
+  float step = min (min (extent.x / voxels.x, extent.y / voxels.y), extent.z / voxels.z) * (mode == 0 ? 1.0 : 0.5);
   vec4 acc = vec4 (0.0);
 
   if (mode == 0)
