@@ -904,6 +904,24 @@ fill_header (guint8          *hdr,
 
 /* Writes a header and nx·ny·nz elements of @file_elem_size bytes. With @func NULL the source
  * is already in file layout (float32, host order) and is written directly. */
+/* Close the temporary file of an atomic save and move it over @path (or drop it on error). */
+static gboolean
+close_and_commit (int          fd,
+                  const char  *tmp,
+                  const char  *path,
+                  GError     **error)
+{
+  if (close (fd) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Cannot write %s: %s", path, g_strerror (saved));
+      kiln_io_abort (tmp);
+      return FALSE;
+    }
+  return kiln_io_commit (tmp, path, error);
+}
+
 static gboolean
 mrc_write (const char      *path,
            const guint8    *hdr,
@@ -942,15 +960,7 @@ mrc_write (const char      *path,
             goto fail;
         }
     }
-  if (close (fd) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot write %s: %s", path, g_strerror (saved));
-      kiln_io_abort (tmp);
-      return FALSE;
-    }
-  return kiln_io_commit (tmp, path, error);
+  return close_and_commit (fd, tmp, path, error);
 
 fail:
   close (fd);
@@ -1007,15 +1017,7 @@ mrc_write_floats (const char   *path,
                    "Cannot write %s: %s", path, g_strerror (saved));
       goto fail;
     }
-  if (close (fd) != 0)
-    {
-      int saved = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot write %s: %s", path, g_strerror (saved));
-      kiln_io_abort (tmp);
-      return FALSE;
-    }
-  return kiln_io_commit (tmp, path, error);
+  return close_and_commit (fd, tmp, path, error);
 
 fail:
   close (fd);
