@@ -32,5 +32,13 @@ const KilnAlignResult *kiln_align_panel_get_result (KilnAlignPanel *self);
  * what no alignment observes (global offset, motion of off-axis content); NAN without truth. */
 double     kiln_align_panel_get_truth_error (KilnAlignPanel *self);
 gboolean   kiln_align_panel_is_idle        (KilnAlignPanel  *self);
+/* The shown tilt and its transform in the document's alignment (NULL when not aligned). */
+const KilnXf *kiln_align_panel_get_shown_tilt (KilnAlignPanel *self,
+                                               guint          *tilt);
+void       kiln_align_panel_set_tilt       (KilnAlignPanel  *self,
+                                            guint            tilt);
+/* Actions: align.run (this time point), align.run-all (every time point, each starting from the
+ * previous one's result). Dragging the aligned tilt in the view fixes its shift by hand (an
+ * undoable change of the align step's "fixes" parameter). */
 
 G_END_DECLS

@@ -1462,3 +1462,82 @@ kiln_document_save (KilnDocument  *self,
   self->modified = FALSE;
   return TRUE;
 }
+
+/* ---- Teaching: the simulator's ground truth of a time point ------------------------------ */
+
+char *
+kiln_document_dup_truth_path (KilnDocument *self,
+                               guint         index,
+                               const char   *name)
+{
+  KilnExperimentTimePoint *etp;
+  g_autofree char *truth = NULL;
+  char *path;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), NULL);
+  if (self->experiment == NULL || index >= self->experiment->time_points->len)
+    return NULL;
+  etp = g_ptr_array_index (self->experiment->time_points, index);
+  if (etp->truth == NULL)
+    return NULL;
+  truth = kiln_experiment_path (self->experiment, etp->truth);
+  path = g_build_filename (truth, name, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    g_clear_pointer (&path, g_free);
+  return path;
+}
+
+gboolean
+kiln_document_get_sim_params (KilnDocument  *self,
+                              KilnSimParams *p)
+{
+  JsonObject *o;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  if (self->experiment == NULL || self->experiment->simulation == NULL)
+    return FALSE;
+  o = self->experiment->simulation;
+#define GET_D(field, key) p->field = json_object_get_double_member_with_default (o, key, p->field)
+#define GET_I(field, key) p->field = json_object_get_int_member_with_default (o, key, p->field)
+#define GET_B(field, key) p->field = json_object_get_boolean_member_with_default (o, key, p->field)
+  kiln_sim_params_init (p, (json_object_get_int_member_with_default (o, "size_px", 128) > 512)
+                           ? KILN_SIM_PRESET_PAPER : KILN_SIM_PRESET_TEACHING);
+  p->seed = (guint64) json_object_get_int_member_with_default (o, "seed", (gint64) p->seed);
+  GET_I (n_time_points, "time_points");
+  GET_I (size_px, "size_px");
+  GET_I (depth_px, "depth_px");
+  GET_D (pixel_size_nm, "pixel_size_nm");
+  GET_I (n_particles, "particles");
+  GET_D (core_diameter_nm, "core_diameter_nm");
+  GET_D (core_diameter_sd_nm, "core_diameter_sd_nm");
+  GET_D (h_over_w_sd, "h_over_w_sd");
+  GET_B (shell, "shell");
+  GET_D (shell_diameter_nm, "shell_diameter_nm");
+  GET_D (shell_coverage, "shell_coverage");
+  GET_B (membrane, "membrane");
+  GET_D (membrane_thickness_nm, "membrane_thickness_nm");
+  GET_B (scenario, "scenario");
+  GET_D (tilt_min_deg, "tilt_min_deg");
+  GET_D (tilt_max_deg, "tilt_max_deg");
+  GET_D (tilt_step_deg, "tilt_step_deg");
+  GET_D (angle_error_sd_deg, "angle_error_sd_deg");
+  GET_D (axis_angle_deg, "axis_angle_deg");
+  GET_D (axis_shift_px, "axis_shift_px");
+  GET_D (probe_sigma_nm, "probe_sigma_nm");
+  GET_D (dose_e_nm2, "dose_e_nm2");
+  GET_B (shot_noise, "shot_noise");
+  GET_D (scatter_per_nm, "scatter_per_nm");
+  GET_D (detector_gain, "detector_gain");
+  GET_D (detector_offset, "detector_offset");
+  kiln_noise_kind_from_string (json_object_get_string_member_with_default (o, "scan_noise", "g4"),
+                               &p->scan_noise);
+  GET_D (scan_noise_variance, "scan_noise_variance");
+  GET_D (drift_sigma_px, "drift_sigma_px");
+  GET_I (supersample, "supersample");
+  GET_B (make_volume, "truth_volumes");
+  GET_I (reference_frames, "reference_frames");
+#undef GET_D
+#undef GET_I
+#undef GET_B
+  return kiln_sim_params_validate (p, NULL);
+}

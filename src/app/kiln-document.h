@@ -180,3 +180,16 @@ gboolean        kiln_document_save                 (KilnDocument  *self,
                                                     GError       **error);
 
 G_END_DECLS
+
+G_BEGIN_DECLS
+/* Teaching. Path of file @name (e.g. "volume.mrc", "labels.mrc", "drift.xf") in the simulator's
+ * truth folder of time point @index, or NULL when the experiment has none. Free with g_free. */
+char           *kiln_document_dup_truth_path       (KilnDocument  *self,
+                                                    guint          index,
+                                                    const char    *name);
+/* The simulator's parameters of a simulated experiment ("simulation" of experiment.json), so
+ * that a time point's noise-free tilts can be made again (kiln_sim_time_point_new); FALSE when
+ * the experiment was not simulated or the parameters are invalid. */
+gboolean        kiln_document_get_sim_params       (KilnDocument  *self,
+                                                    KilnSimParams *params);
+G_END_DECLS

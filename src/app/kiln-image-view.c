@@ -27,6 +27,8 @@ struct _KilnImageView
   GdkTexture *texture;
   GdkTexture *compare_texture;
   GdkTexture *label_texture;
+  guint32    *outline;    /* a second label image drawn as outlines (teaching: the truth) */
+  GdkTexture *outline_texture;
 
   double      zoom;       /* screen px per image px */
   double      offset_x;   /* widget coordinates of image pixel (0, 0)'s corner */
@@ -44,6 +46,10 @@ struct _KilnImageView
 
   double      drag_start_x;
   double      drag_start_y;
+  gboolean    drag_moves_image;   /* a drag moves the content (::image-dragged) instead of panning */
+  gboolean    moving;
+  double      move_dx;            /* image px, while moving */
+  double      move_dy;
   double      zoom_start;
   double      pointer_x;
   double      pointer_y;
@@ -58,6 +64,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_IMAGE_DRAGGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (KilnImageView, kiln_image_view, GTK_TYPE_WIDGET)
 
@@ -128,6 +141,38 @@ make_label_texture (const guint32 *labels,
         pix[4 * i + 1] = (guint8) (c.green * 0.45 * 255);
         pix[4 * i + 2] = (guint8) (c.blue * 0.45 * 255);
         pix[4 * i + 3] = (guint8) (0.45 * 255);
+      }
+  bytes = g_bytes_new_take (pix, stride * h);
+  return gdk_memory_texture_new ((int) w, (int) h, GDK_MEMORY_R8G8B8A8_PREMULTIPLIED, bytes, stride);
+}
+
+/* Boundary pixels of the non-zero regions of @labels (a pixel whose label differs from a
+ * 4-neighbour's), opaque yellow; everything else transparent. */
+static GdkTexture *
+make_outline_texture (const guint32 *labels,
+                      guint          w,
+                      guint          h)
+{
+  gsize stride = (gsize) w * 4;
+  guint8 *pix = g_malloc0 (stride * h);
+  g_autoptr(GBytes) bytes = NULL;
+
+  for (guint y = 0; y < h; y++)
+    for (guint x = 0; x < w; x++)
+      {
+        guint32 l = labels[(gsize) y * w + x];
+        gboolean edge;
+
+        if (l == 0)
+          continue;
+        edge = x == 0 || y == 0 || x + 1 == w || y + 1 == h ||
+               labels[(gsize) y * w + x - 1] != l || labels[(gsize) y * w + x + 1] != l ||
+               labels[(gsize) (y - 1) * w + x] != l || labels[(gsize) (y + 1) * w + x] != l;
+        if (edge)
+          {
+            guint8 *q = pix + (gsize) y * stride + 4 * x;
+            q[0] = 255, q[1] = 230, q[2] = 0, q[3] = 255;
+          }
       }
   bytes = g_bytes_new_take (pix, stride * h);
   return gdk_memory_texture_new ((int) w, (int) h, GDK_MEMORY_R8G8B8A8_PREMULTIPLIED, bytes, stride);
@@ -251,7 +296,16 @@ kiln_image_view_snapshot (GtkWidget   *widget,
   img = GRAPHENE_RECT_INIT (self->offset_x, self->offset_y,
                             self->width * self->zoom, self->height * self->zoom);
   gtk_snapshot_push_clip (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  gtk_snapshot_append_texture (snapshot, self->texture, &img);
+  if (self->moving)
+    {
+      /* the content being dragged: drawn where it would go */
+      graphene_rect_t moved = GRAPHENE_RECT_INIT (self->offset_x + self->move_dx * self->zoom,
+                                                  self->offset_y + self->move_dy * self->zoom,
+                                                  self->width * self->zoom, self->height * self->zoom);
+      gtk_snapshot_append_texture (snapshot, self->texture, &moved);
+    }
+  else
+    gtk_snapshot_append_texture (snapshot, self->texture, &img);
 
   if (self->compare_texture != NULL)
     {
@@ -269,6 +323,13 @@ kiln_image_view_snapshot (GtkWidget   *widget,
       if (self->label_texture == NULL)
         self->label_texture = make_label_texture (self->labels, self->width, self->height);
       gtk_snapshot_append_texture (snapshot, self->label_texture, &img);
+    }
+
+  if (self->outline != NULL)
+    {
+      if (self->outline_texture == NULL)
+        self->outline_texture = make_outline_texture (self->outline, self->width, self->height);
+      gtk_snapshot_append_texture (snapshot, self->outline_texture, &img);
     }
 
   if (self->roi_visible)
@@ -357,6 +418,25 @@ on_drag_begin (GtkGestureDrag *gesture,
 {
   self->drag_start_x = self->offset_x;
   self->drag_start_y = self->offset_y;
+  self->moving = self->drag_moves_image && self->texture != NULL;
+  self->move_dx = self->move_dy = 0;
+}
+
+static void
+on_drag_end (GtkGestureDrag *gesture,
+             double          dx,
+             double          dy,
+             KilnImageView  *self)
+{
+  if (!self->moving)
+    return;
+  self->moving = FALSE;
+  self->move_dx = dx / self->zoom;
+  self->move_dy = dy / self->zoom;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  if (self->move_dx != 0 || self->move_dy != 0)
+    g_signal_emit (self, signals[SIGNAL_IMAGE_DRAGGED], 0, self->move_dx, self->move_dy);
+  self->move_dx = self->move_dy = 0;
 }
 
 static void
@@ -371,6 +451,13 @@ on_drag_update (GtkGestureDrag *gesture,
       double sx, sy;
       gtk_gesture_drag_get_start_point (gesture, &sx, &sy);
       kiln_image_view_set_split (self, (sx + dx) / MAX (1, gtk_widget_get_width (GTK_WIDGET (self))));
+      return;
+    }
+  if (self->moving)
+    {
+      self->move_dx = dx / self->zoom;
+      self->move_dy = dy / self->zoom;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
       return;
     }
   self->offset_x = self->drag_start_x + dx;
@@ -452,6 +539,8 @@ kiln_image_view_finalize (GObject *object)
   g_clear_pointer (&self->data, g_free);
   g_clear_pointer (&self->compare, g_free);
   g_clear_pointer (&self->labels, g_free);
+  g_clear_pointer (&self->outline, g_free);
+  g_clear_object (&self->outline_texture);
   g_clear_pointer (&self->readout, g_free);
   g_clear_object (&self->texture);
   g_clear_object (&self->compare_texture);
@@ -543,6 +632,12 @@ kiln_image_view_class_init (KilnImageViewClass *klass)
                                                   G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  /* ::image-dragged (double dx_px, double dy_px): with drag-moves-image set, the user dragged
+   * the content by (dx, dy) image pixels (x right, y down). */
+  signals[SIGNAL_IMAGE_DRAGGED] = g_signal_new ("image-dragged", G_TYPE_FROM_CLASS (klass),
+                                                G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                G_TYPE_NONE, 2, G_TYPE_DOUBLE, G_TYPE_DOUBLE);
+
   gtk_widget_class_install_action (widget_class, "view.zoom-in", NULL, zoom_in_action);
   gtk_widget_class_install_action (widget_class, "view.zoom-out", NULL, zoom_out_action);
   gtk_widget_class_install_action (widget_class, "view.zoom-fit", NULL, zoom_fit_action);
@@ -584,6 +679,7 @@ kiln_image_view_init (KilnImageView *self)
   drag = gtk_gesture_drag_new ();
   g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
   g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
 
   zoom = gtk_gesture_zoom_new ();
@@ -620,6 +716,8 @@ kiln_image_view_set_image (KilnImageView *self,
       g_clear_pointer (&self->compare, g_free);
       g_clear_pointer (&self->labels, g_free);
       g_clear_object (&self->label_texture);
+      g_clear_pointer (&self->outline, g_free);
+      g_clear_object (&self->outline_texture);
     }
   if (data != NULL && width > 0 && height > 0)
     {
@@ -777,4 +875,24 @@ const char *
 kiln_image_view_get_readout (KilnImageView *self)
 {
   return self->readout;
+}
+
+void
+kiln_image_view_set_outline (KilnImageView *self,
+                             const guint32 *labels)
+{
+  g_return_if_fail (KILN_IS_IMAGE_VIEW (self));
+  g_clear_pointer (&self->outline, g_free);
+  g_clear_object (&self->outline_texture);
+  if (labels != NULL && self->width > 0)
+    self->outline = g_memdup2 (labels, sizeof (guint32) * self->width * self->height);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+kiln_image_view_set_drag_moves_image (KilnImageView *self,
+                                      gboolean       moves)
+{
+  g_return_if_fail (KILN_IS_IMAGE_VIEW (self));
+  self->drag_moves_image = moves;
 }

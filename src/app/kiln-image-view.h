@@ -56,6 +56,14 @@ void        kiln_image_view_set_roi          (KilnImageView *self,
                                               int            y,
                                               int            width,
                                               int            height);
+/* A second label image (same size; 0 = background) drawn as outlines, e.g. the simulator's true
+ * labels over Kiln's; NULL hides it. */
+void        kiln_image_view_set_outline      (KilnImageView *self,
+                                              const guint32 *labels);
+/* TRUE: a drag moves the image content (drawn moved while dragging) and, when released, emits
+ * ::image-dragged (dx_px, dy_px) in image pixels instead of panning. */
+void        kiln_image_view_set_drag_moves_image (KilnImageView *self,
+                                                  gboolean       moves);
 /* The text of the cursor readout, e.g. "x 12, y 40 · 3.51 · (12.5 nm, 41.6 nm)". */
 const char *kiln_image_view_get_readout      (KilnImageView *self);
 /* The colour used for label @label (also by plots and the 3D view). */

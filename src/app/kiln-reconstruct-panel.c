@@ -27,6 +27,15 @@ struct _KilnReconstructPanel
   gboolean         preview_fitted;
   guint            run;           /* id of the current run; iteration messages carry it */
   gboolean         loading;       /* controls set from the document */
+  /* "all time points": all_next counts 1-based the next time point to do; 0 = single run */
+  guint            all_next;
+  KilnProgressFunc progress;
+  gpointer         progress_data;
+  /* teaching */
+  KilnVolume      *truth;
+  guint            truth_tp;
+  double           truth_rmse;
+  double           truth_dice;
 
   /* template children */
   GtkWidget       *box;
@@ -44,7 +53,9 @@ struct _KilnReconstructPanel
   KilnPlot        *tv_plot;
   GtkLabel        *info_label;
   GtkButton       *run_button;
+  GtkButton       *run_all_button;
   GtkButton       *stop_button;
+  GtkCheckButton  *truth_check;
 };
 
 G_DEFINE_FINAL_TYPE (KilnReconstructPanel, kiln_reconstruct_panel, GTK_TYPE_WIDGET)
@@ -82,6 +93,7 @@ update_sensitivity (KilnReconstructPanel *self)
 
   kiln_reconstruct_panel_get_params (self, &p);
   gtk_widget_set_sensitive (GTK_WIDGET (self->run_button), input_stack (self) != NULL && !self->busy);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->run_all_button), self->document != NULL && !self->busy);
   gtk_widget_set_sensitive (GTK_WIDGET (self->stop_button), self->busy);
 }
 
@@ -91,15 +103,152 @@ on_params_changed (KilnReconstructPanel *self)
   record_params (self);
 }
 
-/* Orthogonal slices through the centre of @volume. */
+/* The simulator's truth volume of the current time point (cached), or NULL. */
+static KilnVolume *
+truth_volume (KilnReconstructPanel *self)
+{
+  g_autofree char *path = NULL;
+
+  if (self->truth != NULL && self->truth_tp == self->time_point)
+    return self->truth;
+  g_clear_pointer (&self->truth, kiln_volume_unref);
+  path = self->document ? kiln_document_dup_truth_path (self->document, self->time_point, "volume.mrc") : NULL;
+  if (path == NULL)
+    return NULL;
+  self->truth = kiln_mrc_load_volume (path, NULL, NULL);
+  self->truth_tp = self->time_point;
+  return self->truth;
+}
+
+static gboolean
+showing_truth (KilnReconstructPanel *self)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (self->truth_check)) &&
+         gtk_check_button_get_active (self->truth_check);
+}
+
+/* The threshold Segment would use: its manual threshold, else Otsu's. */
+static double
+segment_threshold (KilnReconstructPanel *self,
+                   KilnVolume           *v)
+{
+  JsonObject *o = kiln_document_get_step_params (self->document, KILN_DOC_STEP_SEGMENT);
+  double t = NAN;
+
+  if (o != NULL && !json_object_get_boolean_member_with_default (o, "otsu", TRUE) &&
+      json_object_has_member (o, "threshold"))
+    return json_object_get_double_member (o, "threshold");
+  if (!kiln_segment_otsu (v, &t, NULL))
+    return NAN;
+  return t;
+}
+
+/* Teaching: compare @v with the truth: the least-squares scale a·v + b ≈ truth (the
+ * reconstruction's units are arbitrary), the RMS error after it (in the truth's units: 1 = a
+ * voxel full of Cu), and the Dice overlap of v > (segmentation threshold) with truth > 0.5.
+ * Returns the truth in the reconstruction's units ((truth − b)/a), or NULL. */
+static float *
+compare_truth (KilnReconstructPanel *self,
+               KilnVolume           *v,
+               char                **message)
+{
+  KilnVolume *t = truth_volume (self);
+  gsize n;
+  double sv = 0, st = 0, svv = 0, svt = 0, a, b, se = 0, thr;
+  guint64 both = 0, nv = 0, nt = 0;
+  float *scaled;
+
+  self->truth_rmse = self->truth_dice = NAN;
+  if (t == NULL)
+    {
+      *message = g_strdup (_("No truth volume for this time point"));
+      return NULL;
+    }
+  if (t->nx != v->nx || t->ny != v->ny || t->nz != v->nz)
+    {
+      *message = g_strdup_printf (_("The truth is %u × %u × %u voxels, the reconstruction %u × %u × %u: set the thickness to %u px to compare"),
+                                  t->nx, t->ny, t->nz, v->nx, v->ny, v->nz, t->nz);
+      return NULL;
+    }
+  n = kiln_volume_n_voxels (v);
+  for (gsize i = 0; i < n; i++)
+    {
+      sv += v->data[i];
+      st += t->data[i];
+      svv += (double) v->data[i] * v->data[i];
+      svt += (double) v->data[i] * t->data[i];
+    }
+  a = (svt - sv * st / n) / (svv - sv * sv / n);
+  b = (st - a * sv) / n;
+  if (!isfinite (a) || a == 0)
+    {
+      *message = g_strdup (_("The reconstruction is constant: nothing to compare"));
+      return NULL;
+    }
+  thr = segment_threshold (self, v);
+  scaled = kiln_alloc (n, sizeof (float), FALSE, "scaled truth", NULL);
+  if (scaled == NULL)
+    return NULL;
+  for (gsize i = 0; i < n; i++)
+    {
+      double e = a * v->data[i] + b - t->data[i];
+      gboolean in_v = v->data[i] > thr, in_t = t->data[i] > 0.5f;
+
+      se += e * e;
+      both += in_v && in_t;
+      nv += in_v;
+      nt += in_t;
+      scaled[i] = (float) ((t->data[i] - b) / a);
+    }
+  self->truth_rmse = sqrt (se / n);
+  self->truth_dice = nv + nt > 0 ? 2.0 * both / (nv + nt) : 1.0;
+  *message = g_strdup_printf (_("Against the simulator's volume (right half of each slice): RMS error %.3f (1 = solid Cu) · Dice %.3f at the segmentation threshold %.4g · the x–z slice shows the missing wedge"),
+                              self->truth_rmse, self->truth_dice, thr);
+  return scaled;
+}
+
+static void
+set_slices (KilnImageView *xy_view,
+            KilnImageView *xz_view,
+            KilnImageView *yz_view,
+            const float   *data,
+            guint          nx,
+            guint          ny,
+            guint          nz,
+            double         voxel_nm,
+            gboolean       compare)
+{
+  g_autofree float *xz = g_new (float, (gsize) nx * nz);
+  g_autofree float *yz = g_new (float, (gsize) ny * nz);
+
+  for (guint z = 0; z < nz; z++)
+    for (guint x = 0; x < nx; x++)
+      xz[(gsize) z * nx + x] = data[((gsize) z * ny + ny / 2) * nx + x];
+  for (guint z = 0; z < nz; z++)
+    for (guint y = 0; y < ny; y++)
+      yz[(gsize) z * ny + y] = data[((gsize) z * ny + y) * nx + nx / 2];
+  if (compare)
+    {
+      kiln_image_view_set_compare (xy_view, data + (gsize) (nz / 2) * nx * ny);
+      kiln_image_view_set_compare (xz_view, xz);
+      kiln_image_view_set_compare (yz_view, yz);
+      return;
+    }
+  kiln_image_view_set_image (xy_view, data + (gsize) (nz / 2) * nx * ny, nx, ny, voxel_nm);
+  kiln_image_view_set_image (xz_view, xz, nx, nz, voxel_nm);
+  kiln_image_view_set_image (yz_view, yz, ny, nz, voxel_nm);
+}
+
+/* Orthogonal slices through the centre of the time point's volume (with the truth in their
+ * right halves when shown). */
 static void
 show_volume (KilnReconstructPanel *self)
 {
   KilnVolume *v = self->document ? kiln_document_get_reconstruction (self->document, self->time_point) : NULL;
-  g_autofree float *xz = NULL;
-  g_autofree float *yz = NULL;
-  guint nx, ny, nz;
+  g_autofree char *truth_path = self->document ? kiln_document_dup_truth_path (self->document, self->time_point, "volume.mrc") : NULL;
 
+  gtk_widget_set_visible (GTK_WIDGET (self->truth_check), truth_path != NULL);
+  self->truth_rmse = self->truth_dice = NAN;
   if (v == NULL)
     {
       kiln_image_view_set_image (self->xy_view, NULL, 0, 0, 0);
@@ -107,24 +256,33 @@ show_volume (KilnReconstructPanel *self)
       kiln_image_view_set_image (self->yz_view, NULL, 0, 0, 0);
       return;
     }
-  nx = v->nx, ny = v->ny, nz = v->nz;
-  kiln_image_view_set_image (self->xy_view, v->data + (gsize) (nz / 2) * nx * ny, nx, ny, v->voxel_size_nm);
-  xz = g_new (float, (gsize) nx * nz);
-  for (guint z = 0; z < nz; z++)
-    for (guint x = 0; x < nx; x++)
-      xz[(gsize) z * nx + x] = v->data[((gsize) z * ny + ny / 2) * nx + x];
-  kiln_image_view_set_image (self->xz_view, xz, nx, nz, v->voxel_size_nm);
-  yz = g_new (float, (gsize) ny * nz);
-  for (guint z = 0; z < nz; z++)
-    for (guint y = 0; y < ny; y++)
-      yz[(gsize) z * ny + y] = v->data[((gsize) z * ny + y) * nx + nx / 2];
-  kiln_image_view_set_image (self->yz_view, yz, ny, nz, v->voxel_size_nm);
+  set_slices (self->xy_view, self->xz_view, self->yz_view, v->data, v->nx, v->ny, v->nz,
+              v->voxel_size_nm, FALSE);
   kiln_image_view_auto_levels (self->xy_view);
   kiln_image_view_auto_levels (self->xz_view);
   kiln_image_view_auto_levels (self->yz_view);
   kiln_image_view_zoom_to_fit (self->xy_view);
   kiln_image_view_zoom_to_fit (self->xz_view);
   kiln_image_view_zoom_to_fit (self->yz_view);
+  if (showing_truth (self))
+    {
+      g_autofree char *message = NULL;
+      float *scaled = compare_truth (self, v, &message);
+
+      if (scaled != NULL)
+        {
+          set_slices (self->xy_view, self->xz_view, self->yz_view, scaled, v->nx, v->ny, v->nz,
+                      v->voxel_size_nm, TRUE);
+          kiln_free (scaled);
+        }
+      gtk_label_set_label (self->info_label, message);
+    }
+}
+
+static void
+on_truth_toggled (KilnReconstructPanel *self)
+{
+  show_volume (self);
 }
 
 static void
@@ -195,6 +353,8 @@ typedef struct
   KilnReconResult       result;
   KilnProgressFunc      progress;
   gpointer              progress_data;
+  double                progress_base;   /* all time points: this one's share of the bar */
+  double                progress_span;
 } RunData;
 
 static void
@@ -227,7 +387,20 @@ on_iteration (const KilnReconIteration *it,
   /* the same priority as the task's completion, so every iteration is shown before it */
   g_idle_add_full (G_PRIORITY_DEFAULT, iteration_idle, m, NULL);
   if (d->progress != NULL && it->n_iterations > 0)
-    d->progress ((double) it->iteration / it->n_iterations, NULL, d->progress_data);
+    d->progress (d->progress_base + d->progress_span * it->iteration / it->n_iterations, NULL,
+                 d->progress_data);
+}
+
+/* Worker thread: WBP's own progress as part of the overall one. */
+static void
+run_progress (double      fraction,
+              const char *message,
+              gpointer    data)
+{
+  RunData *d = data;
+
+  if (d->progress != NULL)
+    d->progress (d->progress_base + d->progress_span * fraction, NULL, d->progress_data);
 }
 
 static void
@@ -239,13 +412,27 @@ run_thread (GTask        *task,
   RunData *d = task_data;
   GError *error = NULL;
   KilnVolume *v = kiln_reconstruct (d->stack, &d->params, &d->result, cancellable,
-                                    d->params.method == KILN_RECON_WBP ? d->progress : NULL,
-                                    d->progress_data, &error);
+                                    d->params.method == KILN_RECON_WBP ? run_progress : NULL,
+                                    d, &error);
 
   if (v == NULL)
     g_task_return_error (task, error);
   else
     g_task_return_pointer (task, v, (GDestroyNotify) kiln_volume_unref);
+}
+
+static void all_step (KilnReconstructPanel *self);
+
+static void
+finish_run (KilnReconstructPanel *self,
+            const GError         *error)
+{
+  self->busy = FALSE;
+  self->all_next = 0;
+  g_clear_object (&self->cancellable);
+  kiln_window_end_task_for (GTK_WIDGET (self), error);
+  update_sensitivity (self);
+  show_volume (self);
 }
 
 static void
@@ -258,15 +445,13 @@ on_run_done (GObject      *source,
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnVolume) volume = g_task_propagate_pointer (G_TASK (result), &error);
 
-  self->busy = FALSE;
-  g_clear_object (&self->cancellable);
-  kiln_window_end_task_for (GTK_WIDGET (self), error);
-  update_sensitivity (self);
-  if (volume == NULL)
-    return;
+  if (volume == NULL || self->document == NULL)
+    {
+      finish_run (self, error);
+      return;
+    }
   self->result = d->result;
-  if (self->document != NULL)
-    kiln_document_set_reconstruction (self->document, d->index, volume);
+  kiln_document_set_reconstruction (self->document, d->index, volume);
   {
     g_autofree char *info = g_strdup_printf (d->result.stopped
                                              ? _("Stopped after %u iterations: kept (residual %.4f, %.1f s)")
@@ -275,28 +460,29 @@ on_run_done (GObject      *source,
                                              d->result.seconds);
     gtk_label_set_label (self->info_label, info);
   }
-  show_volume (self);
+  /* all time points: a stop (cancel) keeps this volume and ends the series */
+  if (self->all_next > 0 && !d->result.stopped)
+    all_step (self);
+  else
+    finish_run (self, NULL);
 }
 
 static void
-run_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *param)
+start_run (KilnReconstructPanel *self,
+           guint                 index,
+           KilnImageStack       *stack)
 {
-  KilnReconstructPanel *self = KILN_RECONSTRUCT_PANEL (widget);
-  KilnImageStack *stack = input_stack (self);
-  KilnReconstructPanelParams p;
   g_autoptr(GTask) task = NULL;
+  guint n = kiln_document_get_n_time_points (self->document);
+  KilnReconstructPanelParams p;
   RunData *d;
 
-  if (stack == NULL || self->busy)
-    return;
   kiln_reconstruct_panel_get_params (self, &p);
   d = g_new0 (RunData, 1);
   d->self = self;
   d->run = ++self->run;
   d->stack = kiln_image_stack_ref (stack);
-  d->index = self->time_point;
+  d->index = index;
   kiln_reconstruct_params_init (&d->params);
   d->params.method = p.method;
   d->params.iterations = p.iterations;
@@ -308,24 +494,91 @@ run_action (GtkWidget  *widget,
   d->params.iteration_func = on_iteration;
   d->params.iteration_data = d;
   d->params.preview_interval_s = 0.25;
-  if (!kiln_document_get_axis (self->document, self->time_point, &d->params.axis_angle_deg,
+  /* the time point's own axis, else the shown time point's */
+  if (!kiln_document_get_axis (self->document, index, &d->params.axis_angle_deg,
+                               &d->params.axis_shift_px) &&
+      !kiln_document_get_axis (self->document, self->time_point, &d->params.axis_angle_deg,
                                &d->params.axis_shift_px))
     d->params.axis_angle_deg = d->params.axis_shift_px = 0;
+  d->progress = self->progress;
+  d->progress_data = self->progress_data;
+  d->progress_base = self->all_next > 0 ? (double) index / n : 0;
+  d->progress_span = self->all_next > 0 ? 1.0 / n : 1;
   g_array_set_size (self->iter_x, 0);
   g_array_set_size (self->residual, 0);
   g_array_set_size (self->tv, 0);
   self->preview_fitted = FALSE;
   update_plots (self);
-  self->cancellable = kiln_window_begin_task_for (widget, _("Reconstructing…"), &d->progress,
-                                                  &d->progress_data);
-  self->busy = TRUE;
-  update_sensitivity (self);
-  gtk_label_set_label (self->info_label, "");
   task = g_task_new (NULL, self->cancellable, on_run_done, g_object_ref (self));
   /* stop-and-keep: a cancelled run still returns its volume */
   g_task_set_check_cancellable (task, FALSE);
   g_task_set_task_data (task, d, (GDestroyNotify) run_data_free);
   g_task_run_in_thread (task, run_thread);
+}
+
+static void
+on_all_loaded (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(KilnReconstructPanel) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnImageStack) stack = kiln_document_load_time_point_finish (KILN_DOCUMENT (source),
+                                                                         result, &error);
+  KilnImageStack *input;
+
+  if (stack == NULL || self->document == NULL)
+    {
+      finish_run (self, error);
+      return;
+    }
+  input = kiln_document_get_input_stack (self->document, self->all_next - 1, KILN_DOC_STEP_RECONSTRUCT);
+  start_run (self, self->all_next - 1, input != NULL ? input : stack);
+}
+
+static void
+all_step (KilnReconstructPanel *self)
+{
+  guint n = self->document ? kiln_document_get_n_time_points (self->document) : 0;
+  guint i = self->all_next;
+
+  if (i >= n || g_cancellable_is_cancelled (self->cancellable))
+    {
+      finish_run (self, NULL);
+      return;
+    }
+  self->all_next = i + 1;
+  if (self->progress != NULL)
+    {
+      g_autofree char *what = g_strdup_printf (_("Reconstructing time point %u of %u"), i + 1, n);
+      self->progress ((double) i / n, what, self->progress_data);
+    }
+  kiln_document_load_time_point_async (self->document, i, self->cancellable, on_all_loaded,
+                                       g_object_ref (self));
+}
+
+static void
+run_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *param)
+{
+  KilnReconstructPanel *self = KILN_RECONSTRUCT_PANEL (widget);
+  KilnImageStack *stack = input_stack (self);
+  gboolean all = g_str_equal (action_name, "reconstruct.run-all");
+
+  if (self->busy || self->document == NULL || (stack == NULL && !all))
+    return;
+  self->cancellable = kiln_window_begin_task_for (widget, all ? _("Reconstructing all time points…")
+                                                              : _("Reconstructing…"),
+                                                  &self->progress, &self->progress_data);
+  self->busy = TRUE;
+  update_sensitivity (self);
+  gtk_label_set_label (self->info_label, "");
+  self->all_next = 0;
+  if (all)
+    all_step (self);
+  else
+    start_run (self, self->time_point, stack);
 }
 
 static void
@@ -361,6 +614,7 @@ kiln_reconstruct_panel_dispose (GObject *object)
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_object (&self->document);
+  g_clear_pointer (&self->truth, kiln_volume_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), KILN_TYPE_RECONSTRUCT_PANEL);
   G_OBJECT_CLASS (kiln_reconstruct_panel_parent_class)->dispose (object);
 }
@@ -404,9 +658,13 @@ kiln_reconstruct_panel_class_init (KilnReconstructPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, tv_plot);
   gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, info_label);
   gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, run_button);
+  gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, run_all_button);
+  gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, truth_check);
+  gtk_widget_class_bind_template_callback (widget_class, on_truth_toggled);
   gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, stop_button);
   gtk_widget_class_bind_template_callback (widget_class, on_params_changed);
   gtk_widget_class_install_action (widget_class, "reconstruct.run", NULL, run_action);
+  gtk_widget_class_install_action (widget_class, "reconstruct.run-all", NULL, run_action);
   gtk_widget_class_install_action (widget_class, "reconstruct.stop", NULL, stop_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, GDK_CONTROL_MASK, "reconstruct.run", NULL);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -419,6 +677,7 @@ kiln_reconstruct_panel_init (KilnReconstructPanel *self)
   self->residual = g_array_new (FALSE, FALSE, sizeof (double));
   self->tv = g_array_new (FALSE, FALSE, sizeof (double));
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->truth_rmse = self->truth_dice = NAN;
   update_plots (self);
 }
 
@@ -532,4 +791,25 @@ kiln_reconstruct_panel_is_idle (KilnReconstructPanel *self)
 {
   g_return_val_if_fail (KILN_IS_RECONSTRUCT_PANEL (self), TRUE);
   return !self->busy;
+}
+
+void
+kiln_reconstruct_panel_set_show_truth (KilnReconstructPanel *self,
+                                       gboolean              show)
+{
+  g_return_if_fail (KILN_IS_RECONSTRUCT_PANEL (self));
+  gtk_check_button_set_active (self->truth_check, show);
+}
+
+gboolean
+kiln_reconstruct_panel_get_truth_error (KilnReconstructPanel *self,
+                                        double               *rmse,
+                                        double               *dice)
+{
+  g_return_val_if_fail (KILN_IS_RECONSTRUCT_PANEL (self), FALSE);
+  if (rmse != NULL)
+    *rmse = self->truth_rmse;
+  if (dice != NULL)
+    *dice = self->truth_dice;
+  return !isnan (self->truth_rmse);
 }

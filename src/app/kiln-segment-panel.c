@@ -33,6 +33,18 @@ struct _KilnSegmentPanel
   double           threshold_used;
   guint32          n_labels;
   KilnVolume      *shown_volume;   /* compared only */
+  /* "all time points" */
+  gboolean         busy;
+  guint            all_next;        /* 1-based next time point; 0 = none */
+  guint            all_done;
+  GCancellable    *all_cancellable;
+  KilnProgressFunc progress;
+  gpointer         progress_data;
+  /* teaching */
+  KilnLabelVolume *truth_labels;
+  guint            truth_tp;
+  double           truth_dice;
+  int              truth_count_error;
 
   /* template children */
   GtkWidget       *box;
@@ -48,6 +60,9 @@ struct _KilnSegmentPanel
   KilnPlot        *plot;
   GtkLabel        *table_label;
   GtkLabel        *info_label;
+  GtkCheckButton  *truth_check;
+  GtkLabel        *truth_label;
+  GtkButton       *run_all_button;
 };
 
 G_DEFINE_FINAL_TYPE (KilnSegmentPanel, kiln_segment_panel, GTK_TYPE_WIDGET)
@@ -56,6 +71,75 @@ static KilnVolume *
 volume (KilnSegmentPanel *self)
 {
   return self->document ? kiln_document_get_reconstruction (self->document, self->time_point) : NULL;
+}
+
+/* The simulator's true labels of the current time point (cached), or NULL. */
+static KilnLabelVolume *
+truth_labels (KilnSegmentPanel *self)
+{
+  g_autofree char *path = NULL;
+
+  if (self->truth_labels != NULL && self->truth_tp == self->time_point)
+    return self->truth_labels;
+  g_clear_pointer (&self->truth_labels, kiln_label_volume_unref);
+  path = self->document ? kiln_document_dup_truth_path (self->document, self->time_point, "labels.mrc") : NULL;
+  if (path == NULL)
+    return NULL;
+  self->truth_labels = kiln_mrc_load_labels (path, NULL, NULL);
+  self->truth_tp = self->time_point;
+  return self->truth_labels;
+}
+
+static gboolean
+showing_truth (KilnSegmentPanel *self)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (self->truth_check)) &&
+         gtk_check_button_get_active (self->truth_check);
+}
+
+/* Teaching: Dice overlap of Kiln's particle voxels with the true ones and the particle count
+ * error, shown under the controls. */
+static void
+update_truth (KilnSegmentPanel *self)
+{
+  KilnLabelVolume *l = self->document ? kiln_document_get_labels (self->document, self->time_point) : NULL;
+  KilnLabelVolume *t;
+  g_autofree char *text = NULL;
+  guint64 both = 0, nl = 0, nt = 0;
+  guint32 n_true;
+
+  self->truth_dice = NAN;
+  self->truth_count_error = 0;
+  gtk_widget_set_visible (GTK_WIDGET (self->truth_label), showing_truth (self));
+  if (!showing_truth (self))
+    return;
+  t = truth_labels (self);
+  if (t == NULL || l == NULL)
+    {
+      gtk_label_set_label (self->truth_label, t == NULL ? _("No true labels for this time point")
+                                                        : _("Segment the time point to compare it with the truth"));
+      return;
+    }
+  if (t->nx != l->nx || t->ny != l->ny || t->nz != l->nz)
+    {
+      text = g_strdup_printf (_("The true labels are %u × %u × %u voxels, the segmentation %u × %u × %u: reconstruct with a thickness of %u px to compare"),
+                              t->nx, t->ny, t->nz, l->nx, l->ny, l->nz, t->nz);
+      gtk_label_set_label (self->truth_label, text);
+      return;
+    }
+  for (gsize i = 0; i < kiln_label_volume_n_voxels (l); i++)
+    {
+      gboolean a = l->data[i] != 0, b = t->data[i] != 0;
+      both += a && b;
+      nl += a;
+      nt += b;
+    }
+  n_true = kiln_label_volume_max_label (t);
+  self->truth_dice = nl + nt > 0 ? 2.0 * both / (nl + nt) : 1.0;
+  self->truth_count_error = (int) self->n_labels - (int) n_true;
+  text = g_strdup_printf (_("Against the simulator's labels (yellow outlines): Dice %.3f · %u particles found, %u true (%+d)"),
+                          self->truth_dice, self->n_labels, n_true, self->truth_count_error);
+  gtk_label_set_label (self->truth_label, text);
 }
 
 static void
@@ -78,6 +162,13 @@ show_slice (KilnSegmentPanel *self)
     kiln_image_view_set_labels (self->view, l->data + (gsize) self->slice * l->nx * l->ny);
   else
     kiln_image_view_set_labels (self->view, NULL);
+  {
+    KilnLabelVolume *t = showing_truth (self) ? truth_labels (self) : NULL;
+    if (t != NULL && t->nx == v->nx && t->ny == v->ny && t->nz == v->nz)
+      kiln_image_view_set_outline (self->view, t->data + (gsize) self->slice * t->nx * t->ny);
+    else
+      kiln_image_view_set_outline (self->view, NULL);
+  }
   text = g_strdup_printf (_("Slice z %u of %u"), self->slice + 1, v->nz);
   gtk_label_set_label (self->slice_label, text);
 }
@@ -181,6 +272,7 @@ seg_thread (GTask        *task,
 }
 
 static void schedule_segment (KilnSegmentPanel *self);
+static void update_volume (KilnSegmentPanel *self, gboolean resegment);
 
 static void
 on_seg_done (GObject      *source,
@@ -218,6 +310,7 @@ on_seg_done (GObject      *source,
       gtk_label_set_label (self->info_label, info);
       show_slice (self);
       show_table (self);
+      update_truth (self);
     }
   if (d->generation != self->generation && self->source == 0 && self->document != NULL)
     schedule_segment (self);
@@ -256,6 +349,197 @@ schedule_segment (KilnSegmentPanel *self)
     g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->source, g_source_remove);
   self->source = g_timeout_add (SEGMENT_DELAY_MS, segment_timeout, self);
+}
+
+/* ---- all time points ------------------------------------------------------------------- */
+
+typedef struct
+{
+  KilnVolume        *volume;
+  KilnSegmentParams  params;
+  guint              index;
+  KilnProgressFunc   progress;
+  gpointer           progress_data;
+  double             progress_base;
+  double             progress_span;
+  guint32            n_labels;
+} AllData;
+
+static void
+all_data_free (AllData *d)
+{
+  kiln_volume_unref (d->volume);
+  g_free (d);
+}
+
+static void
+all_progress (double      fraction,
+              const char *message,
+              gpointer    data)
+{
+  AllData *d = data;
+
+  if (d->progress != NULL)
+    d->progress (d->progress_base + d->progress_span * fraction, NULL, d->progress_data);
+}
+
+static void
+all_thread (GTask        *task,
+            gpointer      source,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  AllData *d = task_data;
+  GError *error = NULL;
+  KilnLabelVolume *l = kiln_segment (d->volume, &d->params, NULL, &d->n_labels, cancellable,
+                                     all_progress, d, &error);
+
+  if (l == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, l, (GDestroyNotify) kiln_label_volume_unref);
+}
+
+static void all_step (KilnSegmentPanel *self);
+
+static void
+all_finish (KilnSegmentPanel *self,
+            const GError     *error)
+{
+  guint n = self->document ? kiln_document_get_n_time_points (self->document) : 0;
+
+  self->busy = FALSE;
+  self->all_next = 0;
+  g_clear_object (&self->all_cancellable);
+  kiln_window_end_task_for (GTK_WIDGET (self), error);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->run_all_button), self->document != NULL);
+  if (error == NULL)
+    {
+      g_autofree char *info = g_strdup_printf (_("Segmented %u of %u time points (the others have no reconstruction)"),
+                                               self->all_done, n);
+      gtk_label_set_label (self->info_label, info);
+    }
+  update_volume (self, FALSE);
+}
+
+static void
+on_all_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(KilnSegmentPanel) self = user_data;
+  AllData *d = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnLabelVolume) l = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (l == NULL || self->document == NULL)
+    {
+      all_finish (self, error);
+      return;
+    }
+  self->all_done++;
+  if (d->index == self->time_point)
+    self->n_labels = d->n_labels;
+  kiln_document_set_labels (self->document, d->index, l);
+  all_step (self);
+}
+
+static void
+all_segment (KilnSegmentPanel *self,
+             guint             index,
+             KilnVolume       *v)
+{
+  guint n = kiln_document_get_n_time_points (self->document);
+  g_autoptr(GTask) task = g_task_new (NULL, self->all_cancellable, on_all_done, g_object_ref (self));
+  AllData *d = g_new0 (AllData, 1);
+
+  d->volume = kiln_volume_ref (v);
+  d->index = index;
+  kiln_segment_panel_get_params (self, &d->params);
+  d->progress = self->progress;
+  d->progress_data = self->progress_data;
+  d->progress_base = (double) index / n;
+  d->progress_span = 1.0 / n;
+  g_task_set_task_data (task, d, (GDestroyNotify) all_data_free);
+  g_task_run_in_thread (task, all_thread);
+}
+
+static void
+on_all_volume_loaded (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(KilnSegmentPanel) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnVolumePair) pair = kiln_document_load_volume_finish (KILN_DOCUMENT (source), result, &error);
+  KilnVolume *v;
+
+  if (pair == NULL || self->document == NULL)
+    {
+      all_finish (self, error);
+      return;
+    }
+  v = kiln_document_get_reconstruction (self->document, self->all_next - 1);
+  if (v != NULL)
+    all_segment (self, self->all_next - 1, v);
+  else
+    all_step (self);
+}
+
+static void
+all_step (KilnSegmentPanel *self)
+{
+  guint n = self->document ? kiln_document_get_n_time_points (self->document) : 0;
+
+  while (self->all_next < n && !g_cancellable_is_cancelled (self->all_cancellable))
+    {
+      guint i = self->all_next++;
+      KilnVolume *v = kiln_document_get_reconstruction (self->document, i);
+
+      if (self->progress != NULL)
+        {
+          g_autofree char *what = g_strdup_printf (_("Segmenting time point %u of %u"), i + 1, n);
+          self->progress ((double) i / n, what, self->progress_data);
+        }
+      if (v != NULL)
+        {
+          all_segment (self, i, v);
+          return;
+        }
+      if (kiln_document_has_result (self->document, i, KILN_DOC_STEP_RECONSTRUCT))
+        {
+          /* saved, not loaded yet */
+          kiln_document_load_volume_async (self->document, i, self->all_cancellable,
+                                           on_all_volume_loaded, g_object_ref (self));
+          return;
+        }
+    }
+  all_finish (self, NULL);
+}
+
+static void
+run_all_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  KilnSegmentPanel *self = KILN_SEGMENT_PANEL (widget);
+
+  if (self->busy || self->document == NULL)
+    return;
+  self->busy = TRUE;
+  self->all_next = 0;
+  self->all_done = 0;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->run_all_button), FALSE);
+  self->all_cancellable = kiln_window_begin_task_for (widget, _("Segmenting all time points…"),
+                                                      &self->progress, &self->progress_data);
+  all_step (self);
+}
+
+static void
+on_truth_toggled (KilnSegmentPanel *self)
+{
+  show_slice (self);
+  update_truth (self);
 }
 
 static void
@@ -300,7 +584,9 @@ update_volume (KilnSegmentPanel *self,
                gboolean          resegment)
 {
   KilnVolume *v = volume (self);
+  g_autofree char *truth_path = self->document ? kiln_document_dup_truth_path (self->document, self->time_point, "labels.mrc") : NULL;
 
+  gtk_widget_set_visible (GTK_WIDGET (self->truth_check), truth_path != NULL);
   self->shown_volume = v;
   if (v == NULL)
     {
@@ -318,6 +604,7 @@ update_volume (KilnSegmentPanel *self,
   kiln_image_view_auto_levels (self->view);
   kiln_image_view_zoom_to_fit (self->view);
   show_table (self);
+  update_truth (self);
   if (resegment || kiln_document_get_labels (self->document, self->time_point) == NULL)
     schedule_segment (self);
 }
@@ -354,8 +641,8 @@ on_results_changed (KilnDocument     *document,
                     guint             index,
                     KilnSegmentPanel *self)
 {
-  /* a new reconstruction: its labels are to be made */
-  if (index == self->time_point && volume (self) != self->shown_volume)
+  /* a new reconstruction: its labels are to be made (not while segmenting all time points) */
+  if (index == self->time_point && volume (self) != self->shown_volume && !self->busy)
     update_volume (self, TRUE);
 }
 
@@ -368,9 +655,13 @@ kiln_segment_panel_dispose (GObject *object)
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->all_cancellable != NULL)
+    g_cancellable_cancel (self->all_cancellable);
+  g_clear_object (&self->all_cancellable);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   g_clear_object (&self->document);
+  g_clear_pointer (&self->truth_labels, kiln_label_volume_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), KILN_TYPE_SEGMENT_PANEL);
   G_OBJECT_CLASS (kiln_segment_panel_parent_class)->dispose (object);
 }
@@ -400,6 +691,11 @@ kiln_segment_panel_class_init (KilnSegmentPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, plot);
   gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, table_label);
   gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, info_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, truth_check);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, truth_label);
+  gtk_widget_class_bind_template_child (widget_class, KilnSegmentPanel, run_all_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_truth_toggled);
+  gtk_widget_class_install_action (widget_class, "segment.run-all", NULL, run_all_action);
   gtk_widget_class_bind_template_callback (widget_class, on_params_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_slice_changed);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -409,6 +705,7 @@ static void
 kiln_segment_panel_init (KilnSegmentPanel *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->truth_dice = NAN;
 }
 
 GtkWidget *
@@ -518,5 +815,26 @@ gboolean
 kiln_segment_panel_is_idle (KilnSegmentPanel *self)
 {
   g_return_val_if_fail (KILN_IS_SEGMENT_PANEL (self), TRUE);
-  return self->source == 0 && !self->running && !self->loading;
+  return self->source == 0 && !self->running && !self->loading && !self->busy;
+}
+
+void
+kiln_segment_panel_set_show_truth (KilnSegmentPanel *self,
+                                   gboolean          show)
+{
+  g_return_if_fail (KILN_IS_SEGMENT_PANEL (self));
+  gtk_check_button_set_active (self->truth_check, show);
+}
+
+gboolean
+kiln_segment_panel_get_truth_error (KilnSegmentPanel *self,
+                                    double           *dice,
+                                    int              *count_error)
+{
+  g_return_val_if_fail (KILN_IS_SEGMENT_PANEL (self), FALSE);
+  if (dice != NULL)
+    *dice = self->truth_dice;
+  if (count_error != NULL)
+    *count_error = self->truth_count_error;
+  return !isnan (self->truth_dice);
 }

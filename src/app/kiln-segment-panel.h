@@ -30,5 +30,14 @@ void       kiln_segment_panel_get_params     (KilnSegmentPanel        *self,
 double     kiln_segment_panel_get_threshold  (KilnSegmentPanel        *self);
 guint32    kiln_segment_panel_get_n_labels   (KilnSegmentPanel        *self);
 gboolean   kiln_segment_panel_is_idle        (KilnSegmentPanel        *self);
+/* Teaching (simulated experiments): outline the true labels over Kiln's and report the Dice
+ * overlap of the particle voxels and the particle count error (found − true). FALSE (and NAN)
+ * while there is nothing to compare. */
+void       kiln_segment_panel_set_show_truth (KilnSegmentPanel        *self,
+                                              gboolean                 show);
+gboolean   kiln_segment_panel_get_truth_error (KilnSegmentPanel       *self,
+                                               double                 *dice,
+                                               int                    *count_error);
+/* Action segment.run-all: segment every time point that has a reconstruction. */
 
 G_END_DECLS
