@@ -37,6 +37,13 @@ struct _KilnDenoisePanel
   GCancellable    *all_cancellable;
   KilnProgressFunc all_progress;
   gpointer         all_progress_data;
+  /* teaching: the simulator's noise-free tilts of truth_tp, made again from its parameters */
+  KilnImageStack  *truth;
+  guint            truth_tp;
+  gboolean         truth_loading;
+  GCancellable    *truth_cancellable;
+  double           psnr_noisy;
+  double           psnr_denoised;
 
   /* template children */
   GtkWidget       *box;
@@ -53,6 +60,8 @@ struct _KilnDenoisePanel
   GtkButton       *tune_button;
   GtkButton       *run_button;
   GtkButton       *run_all_button;
+  KilnImageView   *truth_view;
+  GtkCheckButton  *truth_check;
 };
 
 G_DEFINE_FINAL_TYPE (KilnDenoisePanel, kiln_denoise_panel, GTK_TYPE_WIDGET)
@@ -107,6 +116,170 @@ update_buttons (KilnDenoisePanel *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->tune_button),
                             exp != NULL && exp->reference_raw != NULL &&
                             exp->reference_average != NULL && !self->busy);
+}
+
+/* ---- teaching: the noise-free truth ------------------------------------------------------- */
+
+static gboolean
+showing_truth (KilnDenoisePanel *self)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (self->truth_check)) &&
+         gtk_check_button_get_active (self->truth_check);
+}
+
+/* PSNR (dB) of the ROI of @a against the ROI of the noise-free tilt @t (w wide); the peak is the
+ * noise-free tilt's max − min. */
+static double
+roi_psnr (const float *a,
+          guint        a_stride,
+          guint        ax,
+          guint        ay,
+          const float *t,
+          guint        w,
+          guint        h,
+          const guint  roi[4])
+{
+  g_autofree float *ra = g_new (float, (gsize) roi[2] * roi[3]);
+  g_autofree float *rt = g_new (float, (gsize) roi[2] * roi[3]);
+  float lo = INFINITY, hi = -INFINITY;
+
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    lo = MIN (lo, t[i]), hi = MAX (hi, t[i]);
+  for (guint y = 0; y < roi[3]; y++)
+    {
+      memcpy (ra + (gsize) y * roi[2], a + (gsize) (ay + y) * a_stride + ax, sizeof (float) * roi[2]);
+      memcpy (rt + (gsize) y * roi[2], t + (gsize) (roi[1] + y) * w + roi[0], sizeof (float) * roi[2]);
+    }
+  return kiln_psnr (ra, rt, (gsize) roi[2] * roi[3], hi - lo);
+}
+
+/* Show the noise-free tilt beside the result and the PSNR of the noisy and the denoised ROI
+ * against it. */
+static void
+update_truth (KilnDenoisePanel *self)
+{
+  KilnImageStack *stack = input_stack (self);
+  KilnImageStack *denoised = self->document ? kiln_document_get_denoised (self->document, self->time_point) : NULL;
+  const float *t;
+  g_autofree char *text = NULL;
+
+  self->psnr_noisy = self->psnr_denoised = NAN;
+  gtk_widget_set_visible (GTK_WIDGET (self->truth_view), showing_truth (self));
+  if (!showing_truth (self) || stack == NULL || self->truth == NULL || self->truth_tp != self->time_point ||
+      self->truth->width != stack->width || self->truth->height != stack->height ||
+      self->truth->n_tilts != stack->n_tilts)
+    return;
+  t = kiln_image_stack_tilt_const (self->truth, self->tilt);
+  kiln_image_view_set_image (self->truth_view, t, stack->width, stack->height, stack->pixel_size_nm);
+  {
+    double black, white;
+    kiln_image_view_get_levels (self->view, &black, &white);
+    kiln_image_view_set_levels (self->truth_view, black, white);
+  }
+  kiln_image_view_set_roi (self->truth_view, TRUE, self->roi[0], self->roi[1], self->roi[2], self->roi[3]);
+  self->psnr_noisy = roi_psnr (kiln_image_stack_tilt_const (stack, self->tilt), stack->width,
+                               self->roi[0], self->roi[1], t, stack->width, stack->height, self->roi);
+  if (self->preview != NULL)
+    self->psnr_denoised = roi_psnr (self->preview, self->roi[2], 0, 0, t, stack->width,
+                                    stack->height, self->roi);
+  else if (denoised != NULL && denoised->width == stack->width && denoised->height == stack->height &&
+           denoised->n_tilts == stack->n_tilts)
+    self->psnr_denoised = roi_psnr (kiln_image_stack_tilt_const (denoised, self->tilt), stack->width,
+                                    self->roi[0], self->roi[1], t, stack->width, stack->height, self->roi);
+  if (isnan (self->psnr_denoised))
+    text = g_strdup_printf (_("Against the noise-free tilt (right), ROI: noisy %.2f dB"), self->psnr_noisy);
+  else
+    text = g_strdup_printf (_("Against the noise-free tilt (right), ROI: noisy %.2f dB → denoised %.2f dB"),
+                            self->psnr_noisy, self->psnr_denoised);
+  gtk_label_set_label (self->info_label, text);
+}
+
+typedef struct
+{
+  KilnSimParams params;
+  guint         tp;
+} TruthData;
+
+static void
+truth_thread (GTask        *task,
+              gpointer      source,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  TruthData *d = task_data;
+  GError *error = NULL;
+  g_autoptr(KilnSimTimePoint) s = kiln_sim_time_point_new (&d->params, d->tp, cancellable, NULL,
+                                                           NULL, &error);
+
+  if (s == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, kiln_image_stack_ref (s->noise_free),
+                           (GDestroyNotify) kiln_image_stack_unref);
+}
+
+static void
+on_truth_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(KilnDenoisePanel) self = user_data;
+  TruthData *d = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  KilnImageStack *stack = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->truth_loading = FALSE;
+  if (stack == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        gtk_label_set_label (self->info_label, error->message);
+      return;
+    }
+  g_clear_pointer (&self->truth, kiln_image_stack_unref);
+  self->truth = stack;
+  self->truth_tp = d->tp;
+  update_truth (self);
+}
+
+/* Make the noise-free tilts of the shown time point (in a worker) unless they are at hand. */
+static void
+ensure_truth (KilnDenoisePanel *self)
+{
+  g_autoptr(GTask) task = NULL;
+  TruthData *d;
+
+  if (!showing_truth (self))
+    return;
+  if ((self->truth != NULL && self->truth_tp == self->time_point) || self->truth_loading)
+    {
+      update_truth (self);
+      return;
+    }
+  d = g_new0 (TruthData, 1);
+  if (!kiln_document_get_sim_params (self->document, &d->params))
+    {
+      g_free (d);
+      return;
+    }
+  d->params.make_volume = FALSE;   /* the tilts only */
+  d->tp = self->time_point;
+  g_clear_object (&self->truth_cancellable);
+  self->truth_cancellable = g_cancellable_new ();
+  self->truth_loading = TRUE;
+  gtk_label_set_label (self->info_label, _("Simulating the noise-free tilts…"));
+  task = g_task_new (NULL, self->truth_cancellable, on_truth_done, g_object_ref (self));
+  g_task_set_task_data (task, d, g_free);
+  g_task_run_in_thread (task, truth_thread);
+}
+
+static void
+on_truth_toggled (KilnDenoisePanel *self)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->truth_view), showing_truth (self));
+  if (showing_truth (self))
+    ensure_truth (self);
+  else
+    gtk_label_set_label (self->info_label, "");
 }
 
 /* ---- live ROI preview ---------------------------------------------------------------------- */
@@ -218,6 +391,7 @@ on_preview_done (GObject      *source,
       self->preview = out;
       memcpy (self->roi, d->roi, sizeof self->roi);
       show_compare (self);
+      update_truth (self);
     }
   /* parameters changed while this one ran: run again */
   if (d->generation != self->preview_generation && self->preview_source == 0 &&
@@ -305,6 +479,11 @@ update_image (KilnDenoisePanel *self,
   text = g_strdup_printf (_("Tilt %u of %u · %+.1f°"), self->tilt + 1, stack->n_tilts,
                           stack->has_angles ? stack->angles_deg[self->tilt] : 0.0);
   gtk_label_set_label (self->tilt_label, text);
+  {
+    KilnExperiment *exp = self->document ? kiln_document_get_experiment (self->document) : NULL;
+    gtk_widget_set_visible (GTK_WIDGET (self->truth_check), exp != NULL && exp->simulation != NULL);
+  }
+  ensure_truth (self);
   schedule_preview (self);
 }
 
@@ -660,6 +839,10 @@ kiln_denoise_panel_dispose (GObject *object)
   g_clear_object (&self->document);
   g_clear_pointer (&self->preview, g_free);
   g_clear_pointer (&self->tune_curve, g_array_unref);
+  if (self->truth_cancellable != NULL)
+    g_cancellable_cancel (self->truth_cancellable);
+  g_clear_object (&self->truth_cancellable);
+  g_clear_pointer (&self->truth, kiln_image_stack_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), KILN_TYPE_DENOISE_PANEL);
   G_OBJECT_CLASS (kiln_denoise_panel_parent_class)->dispose (object);
 }
@@ -690,6 +873,9 @@ kiln_denoise_panel_class_init (KilnDenoisePanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnDenoisePanel, tune_button);
   gtk_widget_class_bind_template_child (widget_class, KilnDenoisePanel, run_button);
   gtk_widget_class_bind_template_child (widget_class, KilnDenoisePanel, run_all_button);
+  gtk_widget_class_bind_template_child (widget_class, KilnDenoisePanel, truth_view);
+  gtk_widget_class_bind_template_child (widget_class, KilnDenoisePanel, truth_check);
+  gtk_widget_class_bind_template_callback (widget_class, on_truth_toggled);
   gtk_widget_class_bind_template_callback (widget_class, on_tilt_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_params_changed);
   gtk_widget_class_install_action (widget_class, "denoise.tune", NULL, tune_action);
@@ -703,6 +889,7 @@ static void
 kiln_denoise_panel_init (KilnDenoisePanel *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->psnr_noisy = self->psnr_denoised = NAN;
 }
 
 GtkWidget *
@@ -828,5 +1015,33 @@ gboolean
 kiln_denoise_panel_is_idle (KilnDenoisePanel *self)
 {
   g_return_val_if_fail (KILN_IS_DENOISE_PANEL (self), TRUE);
-  return self->preview_source == 0 && !self->preview_running && !self->busy;
+  return self->preview_source == 0 && !self->preview_running && !self->busy && !self->truth_loading;
+}
+
+void
+kiln_denoise_panel_set_show_truth (KilnDenoisePanel *self,
+                                   gboolean          show)
+{
+  g_return_if_fail (KILN_IS_DENOISE_PANEL (self));
+  gtk_check_button_set_active (self->truth_check, show);
+}
+
+gboolean
+kiln_denoise_panel_get_truth_psnr (KilnDenoisePanel *self,
+                                   double           *noisy_db,
+                                   double           *denoised_db)
+{
+  g_return_val_if_fail (KILN_IS_DENOISE_PANEL (self), FALSE);
+  if (noisy_db != NULL)
+    *noisy_db = self->psnr_noisy;
+  if (denoised_db != NULL)
+    *denoised_db = self->psnr_denoised;
+  return !isnan (self->psnr_noisy);
+}
+
+KilnImageStack *
+kiln_denoise_panel_get_truth (KilnDenoisePanel *self)
+{
+  g_return_val_if_fail (KILN_IS_DENOISE_PANEL (self), NULL);
+  return self->truth;
 }

@@ -40,4 +40,16 @@ GArray      *kiln_denoise_panel_get_tune_curve (KilnDenoisePanel *self);
 /* TRUE when no preview, tuning or denoising is pending or running. */
 gboolean     kiln_denoise_panel_is_idle        (KilnDenoisePanel *self);
 
+/* Teaching (simulated experiments): the simulator's noise-free tilts of the time point (made
+ * again from experiment.json's "simulation" in a worker) beside the result, and the PSNR of the
+ * ROI of the noisy tilt and of the denoised one (the live preview, else the denoised stack)
+ * against them (peak: the noise-free tilt's max − min). FALSE (NAN) while not available. */
+void            kiln_denoise_panel_set_show_truth (KilnDenoisePanel *self,
+                                                   gboolean          show);
+gboolean        kiln_denoise_panel_get_truth_psnr (KilnDenoisePanel *self,
+                                                   double           *noisy_db,
+                                                   double           *denoised_db);
+/* The noise-free tilts shown (borrowed), or NULL. */
+KilnImageStack *kiln_denoise_panel_get_truth      (KilnDenoisePanel *self);
+
 G_END_DECLS

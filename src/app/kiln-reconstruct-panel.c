@@ -36,6 +36,7 @@ struct _KilnReconstructPanel
   guint            truth_tp;
   double           truth_rmse;
   double           truth_dice;
+  KilnVolume      *shown;         /* compared only: the volume show_volume() showed */
 
   /* template children */
   GtkWidget       *box;
@@ -56,6 +57,7 @@ struct _KilnReconstructPanel
   GtkButton       *run_all_button;
   GtkButton       *stop_button;
   GtkCheckButton  *truth_check;
+  GtkLabel        *truth_label;
 };
 
 G_DEFINE_FINAL_TYPE (KilnReconstructPanel, kiln_reconstruct_panel, GTK_TYPE_WIDGET)
@@ -248,7 +250,9 @@ show_volume (KilnReconstructPanel *self)
   g_autofree char *truth_path = self->document ? kiln_document_dup_truth_path (self->document, self->time_point, "volume.mrc") : NULL;
 
   gtk_widget_set_visible (GTK_WIDGET (self->truth_check), truth_path != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->truth_label), truth_path != NULL && showing_truth (self));
   self->truth_rmse = self->truth_dice = NAN;
+  self->shown = v;
   if (v == NULL)
     {
       kiln_image_view_set_image (self->xy_view, NULL, 0, 0, 0);
@@ -275,7 +279,7 @@ show_volume (KilnReconstructPanel *self)
                       v->voxel_size_nm, TRUE);
           kiln_free (scaled);
         }
-      gtk_label_set_label (self->info_label, message);
+      gtk_label_set_label (self->truth_label, message);
     }
 }
 
@@ -600,7 +604,13 @@ on_results_changed (KilnDocument         *document,
                     KilnReconstructPanel *self)
 {
   if (index == self->time_point && !self->busy)
-    update_sensitivity (self);
+    {
+      KilnVolume *v = kiln_document_get_reconstruction (document, index);
+
+      update_sensitivity (self);
+      if (v != self->shown)
+        show_volume (self);
+    }
 }
 
 static void
@@ -660,6 +670,7 @@ kiln_reconstruct_panel_class_init (KilnReconstructPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, run_button);
   gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, run_all_button);
   gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, truth_check);
+  gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, truth_label);
   gtk_widget_class_bind_template_callback (widget_class, on_truth_toggled);
   gtk_widget_class_bind_template_child (widget_class, KilnReconstructPanel, stop_button);
   gtk_widget_class_bind_template_callback (widget_class, on_params_changed);

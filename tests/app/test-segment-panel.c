@@ -99,7 +99,37 @@ test_segment (void)
   dice = 2.0 * both / (fg_otsu + fg_truth);
   g_test_message ("Dice with the truth labels %.3f", dice);
   g_assert_cmpfloat (dice, >=, 0.9);
+
+  /* teaching: the true labels' outlines with the same Dice (to rounding) and no count error */
+  kiln_segment_panel_set_show_truth (KILN_SEGMENT_PANEL (panel), TRUE);
+  {
+    double d;
+    int count_error = 99;
+
+    g_assert_true (kiln_segment_panel_get_truth_error (KILN_SEGMENT_PANEL (panel), &d, &count_error));
+    g_assert_cmpfloat (fabs (d - dice), <, 1e-9);
+    g_assert_cmpint (count_error, ==, 0);
+  }
   app_test_screenshot (panel, "segment");
+
+  /* all time points: the second time point's truth volume as its reconstruction gets its own
+   * labels, as many as the simulator made */
+  {
+    g_autofree char *v2 = g_build_filename (dir, "tp02", "truth", "volume.mrc", NULL);
+    g_autofree char *l2 = g_build_filename (dir, "tp02", "truth", "labels.mrc", NULL);
+    g_autoptr(KilnVolume) truth2 = kiln_mrc_load_volume (v2, NULL, &error);
+    g_autoptr(KilnLabelVolume) labels2 = kiln_mrc_load_labels (l2, NULL, &error);
+
+    g_assert_no_error (error);
+    kiln_document_set_reconstruction (doc, 1, truth2);
+    g_assert_null (kiln_document_get_labels (doc, 1));
+    g_assert_true (gtk_widget_activate_action (panel, "segment.run-all", NULL));
+    app_test_wait (panel_idle, panel, 60);
+    g_assert_nonnull (kiln_document_get_labels (doc, 1));
+    g_assert_true (kiln_document_has_result (doc, 1, KILN_DOC_STEP_SEGMENT));
+    g_assert_cmpuint (kiln_label_volume_max_label (kiln_document_get_labels (doc, 1)), ==,
+                      kiln_label_volume_max_label (labels2));
+  }
 
   /* a manual threshold above Otsu's: fewer particle voxels, recomputed live */
   otsu = kiln_segment_panel_get_threshold (KILN_SEGMENT_PANEL (panel));
