@@ -13,7 +13,7 @@
 #include "kiln-plot.h"
 #include "kiln-window.h"
 
-#define PREVIEW_DELAY_MS 150
+#define PREVIEW_DELAY_MS 80
 
 struct _KilnDenoisePanel
 {
@@ -187,9 +187,9 @@ update_truth (KilnDenoisePanel *self)
     self->psnr_denoised = roi_psnr (kiln_image_stack_tilt_const (denoised, self->tilt), stack->width,
                                     self->roi[0], self->roi[1], t, stack->width, stack->height, self->roi);
   if (isnan (self->psnr_denoised))
-    text = g_strdup_printf (_("Against the noise-free tilt (right), ROI: noisy %.2f dB"), self->psnr_noisy);
+    text = g_strdup_printf (_("PSNR vs the noise-free tilt (ROI): noisy %.2f dB"), self->psnr_noisy);
   else
-    text = g_strdup_printf (_("Against the noise-free tilt (right), ROI: noisy %.2f dB → denoised %.2f dB"),
+    text = g_strdup_printf (_("PSNR vs the noise-free tilt (ROI): noisy %.2f → denoised %.2f dB"),
                             self->psnr_noisy, self->psnr_denoised);
   gtk_label_set_label (self->info_label, text);
 }

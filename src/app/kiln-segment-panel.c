@@ -13,7 +13,7 @@
 #include "kiln-segment-panel.h"
 #include "kiln-window.h"
 
-#define SEGMENT_DELAY_MS 200
+#define SEGMENT_DELAY_MS 100
 #define HIST_BINS 64
 
 struct _KilnSegmentPanel

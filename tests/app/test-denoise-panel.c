@@ -117,7 +117,7 @@ test_denoise (void)
     gint64 t0 = g_get_monotonic_time ();
     kiln_denoise_panel_set_params (KILN_DENOISE_PANEL (panel), KILN_NOISE_G4, 137 * 8, KILN_BM3D_PROFILE_FAST);
     app_test_wait (panel_idle, panel, 60);
-    /* reported, not asserted (timings belong to benchmarks): includes the 150 ms debounce */
+    /* reported, not asserted (timings belong to benchmarks): includes the 80 ms debounce */
     g_test_message ("denoise ROI preview ready %.0f ms after the change",
                     (g_get_monotonic_time () - t0) / 1000.0);
   }
