@@ -186,6 +186,8 @@ update_image (KilnAlignPanel *self,
       gtk_adjustment_configure (self->tilt_adjustment, self->tilt, 0, shown->n_tilts - 1, 1, 5, 0);
     }
   self->tilt = MIN (self->tilt, shown->n_tilts - 1);
+  /* drag-to-fix on aligned tilts only; otherwise a drag pans */
+  kiln_image_view_set_drag_moves_image (self->view, aligned != NULL && !self->busy);
   kiln_image_view_set_image (self->view, kiln_image_stack_tilt_const (shown, self->tilt),
                              shown->width, shown->height, shown->pixel_size_nm);
   if (new_stack)
@@ -714,7 +716,6 @@ kiln_align_panel_init (KilnAlignPanel *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->truth_error = NAN;
   self->autos = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  kiln_image_view_set_drag_moves_image (self->view, TRUE);
 }
 
 GtkWidget *
