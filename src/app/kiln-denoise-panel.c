@@ -11,6 +11,7 @@
 #include "kiln-denoise-panel.h"
 #include "kiln-image-view.h"
 #include "kiln-plot.h"
+#include "kiln-preview-runner.h"
 #include "kiln-window.h"
 
 #define PREVIEW_DELAY_MS 80
@@ -24,10 +25,7 @@ struct _KilnDenoisePanel
   guint            tilt;
 
   /* live preview */
-  guint            preview_source;
-  GCancellable    *preview_cancellable;
-  guint            preview_generation;
-  gboolean         preview_running;
+  KilnPreviewRunner *runner;
   float           *preview;
   guint            roi[4];
   /* long work */
@@ -333,7 +331,12 @@ preview_thread (GTask        *task,
   g_task_return_pointer (task, out, g_free);
 }
 
-static void schedule_preview (KilnDenoisePanel *self);
+static void
+schedule_preview (KilnDenoisePanel *self)
+{
+  if (self->runner != NULL)
+    kiln_preview_runner_schedule (self->runner);
+}
 
 static void
 show_compare (KilnDenoisePanel *self)
@@ -375,15 +378,14 @@ on_preview_done (GObject      *source,
   PreviewData *d = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   float *out = g_task_propagate_pointer (G_TASK (result), &error);
+  gboolean current = kiln_preview_runner_done (self->runner, d->generation);
 
-  self->preview_running = FALSE;
   if (out == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         gtk_label_set_label (self->info_label, error->message);
     }
-  else if (d->generation != self->preview_generation || d->stack != input_stack (self) ||
-           d->tilt != self->tilt)
+  else if (!current || d->stack != input_stack (self) || d->tilt != self->tilt)
     g_free (out);   /* stale: the parameters or the image changed meanwhile */
   else
     {
@@ -393,46 +395,31 @@ on_preview_done (GObject      *source,
       show_compare (self);
       update_truth (self);
     }
-  /* parameters changed while this one ran: run again */
-  if (d->generation != self->preview_generation && self->preview_source == 0 &&
-      self->document != NULL)
-    schedule_preview (self);
 }
 
+/* The runner's start function: BM3D of the ROI for the current controls, in a worker. */
 static gboolean
-preview_timeout (gpointer user_data)
+start_preview (gpointer      owner,
+               GCancellable *cancellable,
+               guint         generation)
 {
-  KilnDenoisePanel *self = user_data;
+  KilnDenoisePanel *self = owner;
   KilnImageStack *stack = input_stack (self);
   g_autoptr(GTask) task = NULL;
   PreviewData *d;
 
-  self->preview_source = 0;
-  if (stack == NULL || self->preview_running)
-    return G_SOURCE_REMOVE;   /* a running preview reschedules when it ends */
+  if (stack == NULL)
+    return FALSE;
   d = g_new0 (PreviewData, 1);
   d->stack = kiln_image_stack_ref (stack);
   d->tilt = self->tilt;
   compute_roi (stack, d->roi);
   kiln_denoise_panel_get_params (self, &d->kind, &d->variance, &d->profile);
-  d->generation = self->preview_generation;
-  g_clear_object (&self->preview_cancellable);
-  self->preview_cancellable = g_cancellable_new ();
-  task = g_task_new (NULL, self->preview_cancellable, on_preview_done, g_object_ref (self));
+  d->generation = generation;
+  task = g_task_new (NULL, cancellable, on_preview_done, g_object_ref (self));
   g_task_set_task_data (task, d, (GDestroyNotify) preview_data_free);
-  self->preview_running = TRUE;
   g_task_run_in_thread (task, preview_thread);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_preview (KilnDenoisePanel *self)
-{
-  self->preview_generation++;
-  if (self->preview_running && self->preview_cancellable != NULL)
-    g_cancellable_cancel (self->preview_cancellable);
-  g_clear_handle_id (&self->preview_source, g_source_remove);
-  self->preview_source = g_timeout_add (PREVIEW_DELAY_MS, preview_timeout, self);
+  return TRUE;
 }
 
 static void
@@ -827,10 +814,7 @@ kiln_denoise_panel_dispose (GObject *object)
 {
   KilnDenoisePanel *self = KILN_DENOISE_PANEL (object);
 
-  g_clear_handle_id (&self->preview_source, g_source_remove);
-  if (self->preview_cancellable != NULL)
-    g_cancellable_cancel (self->preview_cancellable);
-  g_clear_object (&self->preview_cancellable);
+  g_clear_object (&self->runner);
   if (self->all_cancellable != NULL)
     g_cancellable_cancel (self->all_cancellable);
   g_clear_object (&self->all_cancellable);
@@ -888,6 +872,7 @@ kiln_denoise_panel_class_init (KilnDenoisePanelClass *klass)
 static void
 kiln_denoise_panel_init (KilnDenoisePanel *self)
 {
+  self->runner = kiln_preview_runner_new (PREVIEW_DELAY_MS, start_preview, self);
   gtk_widget_init_template (GTK_WIDGET (self));
   self->psnr_noisy = self->psnr_denoised = NAN;
 }
@@ -1015,7 +1000,8 @@ gboolean
 kiln_denoise_panel_is_idle (KilnDenoisePanel *self)
 {
   g_return_val_if_fail (KILN_IS_DENOISE_PANEL (self), TRUE);
-  return self->preview_source == 0 && !self->preview_running && !self->busy && !self->truth_loading;
+  return (self->runner == NULL || kiln_preview_runner_is_idle (self->runner)) && !self->busy &&
+         !self->truth_loading;
 }
 
 void

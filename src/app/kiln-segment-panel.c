@@ -10,6 +10,7 @@
 
 #include "kiln-image-view.h"
 #include "kiln-plot.h"
+#include "kiln-preview-runner.h"
 #include "kiln-segment-panel.h"
 #include "kiln-window.h"
 
@@ -25,10 +26,7 @@ struct _KilnSegmentPanel
   guint            slice;
   gboolean         updating;
 
-  guint            source;
-  GCancellable    *cancellable;
-  guint            generation;
-  gboolean         running;
+  KilnPreviewRunner *runner;
   gboolean         loading;
   double           threshold_used;
   guint32          n_labels;
@@ -283,14 +281,14 @@ on_seg_done (GObject      *source,
   SegData *d = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autoptr(KilnLabelVolume) l = g_task_propagate_pointer (G_TASK (result), &error);
+  gboolean current = kiln_preview_runner_done (self->runner, d->generation);
 
-  self->running = FALSE;
   if (l == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         gtk_label_set_label (self->info_label, error->message);
     }
-  else if (d->generation == self->generation && d->volume == volume (self) && self->document != NULL)
+  else if (current && d->volume == volume (self) && self->document != NULL)
     {
       g_autofree char *info = NULL;
 
@@ -312,43 +310,37 @@ on_seg_done (GObject      *source,
       show_table (self);
       update_truth (self);
     }
-  if (d->generation != self->generation && self->source == 0 && self->document != NULL)
-    schedule_segment (self);
 }
 
+/* The runner's start function: segment the volume with the current controls, in a worker. */
 static gboolean
-segment_timeout (gpointer user_data)
+start_segment (gpointer      owner,
+               GCancellable *cancellable,
+               guint         generation)
 {
-  KilnSegmentPanel *self = user_data;
+  KilnSegmentPanel *self = owner;
   KilnVolume *v = volume (self);
   g_autoptr(GTask) task = NULL;
   SegData *d;
 
-  self->source = 0;
-  if (v == NULL || self->running)
-    return G_SOURCE_REMOVE;
+  if (v == NULL)
+    return FALSE;
   d = g_new0 (SegData, 1);
   d->volume = kiln_volume_ref (v);
   d->index = self->time_point;
-  d->generation = self->generation;
+  d->generation = generation;
   kiln_segment_panel_get_params (self, &d->params);
-  g_clear_object (&self->cancellable);
-  self->cancellable = g_cancellable_new ();
-  task = g_task_new (NULL, self->cancellable, on_seg_done, g_object_ref (self));
+  task = g_task_new (NULL, cancellable, on_seg_done, g_object_ref (self));
   g_task_set_task_data (task, d, (GDestroyNotify) seg_data_free);
-  self->running = TRUE;
   g_task_run_in_thread (task, seg_thread);
-  return G_SOURCE_REMOVE;
+  return TRUE;
 }
 
 static void
 schedule_segment (KilnSegmentPanel *self)
 {
-  self->generation++;
-  if (self->running && self->cancellable != NULL)
-    g_cancellable_cancel (self->cancellable);
-  g_clear_handle_id (&self->source, g_source_remove);
-  self->source = g_timeout_add (SEGMENT_DELAY_MS, segment_timeout, self);
+  if (self->runner != NULL)
+    kiln_preview_runner_schedule (self->runner);
 }
 
 /* ---- all time points ------------------------------------------------------------------- */
@@ -651,10 +643,7 @@ kiln_segment_panel_dispose (GObject *object)
 {
   KilnSegmentPanel *self = KILN_SEGMENT_PANEL (object);
 
-  g_clear_handle_id (&self->source, g_source_remove);
-  if (self->cancellable != NULL)
-    g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
+  g_clear_object (&self->runner);
   if (self->all_cancellable != NULL)
     g_cancellable_cancel (self->all_cancellable);
   g_clear_object (&self->all_cancellable);
@@ -704,6 +693,7 @@ kiln_segment_panel_class_init (KilnSegmentPanelClass *klass)
 static void
 kiln_segment_panel_init (KilnSegmentPanel *self)
 {
+  self->runner = kiln_preview_runner_new (SEGMENT_DELAY_MS, start_segment, self);
   gtk_widget_init_template (GTK_WIDGET (self));
   self->truth_dice = NAN;
 }
@@ -815,7 +805,8 @@ gboolean
 kiln_segment_panel_is_idle (KilnSegmentPanel *self)
 {
   g_return_val_if_fail (KILN_IS_SEGMENT_PANEL (self), TRUE);
-  return self->source == 0 && !self->running && !self->loading && !self->busy;
+  return (self->runner == NULL || kiln_preview_runner_is_idle (self->runner)) && !self->loading &&
+         !self->busy;
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include "kiln-image-view.h"
 #include "kiln-plot.h"
+#include "kiln-preview-runner.h"
 #include "kiln-tilt-axis-panel.h"
 #include "kiln-window.h"
 
@@ -24,10 +25,7 @@ struct _KilnTiltAxisPanel
   gboolean            updating;       /* controls set programmatically */
   KilnImageStack     *shown_stack;    /* compared only, not dereferenced */
 
-  guint               preview_source;
-  GCancellable       *preview_cancellable;
-  guint               generation;
-  gboolean            preview_running;
+  KilnPreviewRunner  *runner;
   float              *preview;
   guint               preview_width;
   guint               preview_thickness;
@@ -128,14 +126,14 @@ on_preview_done (GObject      *source,
   PreviewData *d = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   float *out = g_task_propagate_pointer (G_TASK (result), &error);
+  gboolean current = kiln_preview_runner_done (self->runner, d->generation);
 
-  self->preview_running = FALSE;
   if (out == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         gtk_label_set_label (self->info_label, error->message);
     }
-  else if (d->generation != self->generation || d->stack != input_stack (self))
+  else if (!current || d->stack != input_stack (self))
     g_free (out);
   else
     {
@@ -156,21 +154,21 @@ on_preview_done (GObject      *source,
           kiln_image_view_auto_levels (v);
         }
     }
-  if (d->generation != self->generation && self->preview_source == 0 && self->document != NULL)
-    schedule_preview (self);
 }
 
+/* The runner's start function: back-project the slices for the current axis, in a worker. */
 static gboolean
-preview_timeout (gpointer user_data)
+start_preview (gpointer      owner,
+               GCancellable *cancellable,
+               guint         generation)
 {
-  KilnTiltAxisPanel *self = user_data;
+  KilnTiltAxisPanel *self = owner;
   KilnImageStack *stack = input_stack (self);
   g_autoptr(GTask) task = NULL;
   PreviewData *d;
 
-  self->preview_source = 0;
-  if (stack == NULL || !stack->has_angles || stack->n_tilts < 2 || self->preview_running)
-    return G_SOURCE_REMOVE;
+  if (stack == NULL || !stack->has_angles || stack->n_tilts < 2)
+    return FALSE;
   d = g_new0 (PreviewData, 1);
   d->stack = kiln_image_stack_ref (stack);
   kiln_backproject_params_init (&d->params);
@@ -180,24 +178,18 @@ preview_timeout (gpointer user_data)
   d->params.thickness = MAX (16u, stack->width / 2);
   kiln_tilt_axis_slice_positions (stack->width, stack->height, d->params.axis_angle_deg,
                                   N_SLICES, d->positions);
-  d->generation = self->generation;
-  g_clear_object (&self->preview_cancellable);
-  self->preview_cancellable = g_cancellable_new ();
-  task = g_task_new (NULL, self->preview_cancellable, on_preview_done, g_object_ref (self));
+  d->generation = generation;
+  task = g_task_new (NULL, cancellable, on_preview_done, g_object_ref (self));
   g_task_set_task_data (task, d, (GDestroyNotify) preview_data_free);
-  self->preview_running = TRUE;
   g_task_run_in_thread (task, preview_thread);
-  return G_SOURCE_REMOVE;
+  return TRUE;
 }
 
 static void
 schedule_preview (KilnTiltAxisPanel *self)
 {
-  self->generation++;
-  if (self->preview_running && self->preview_cancellable != NULL)
-    g_cancellable_cancel (self->preview_cancellable);
-  g_clear_handle_id (&self->preview_source, g_source_remove);
-  self->preview_source = g_timeout_add (PREVIEW_DELAY_MS, preview_timeout, self);
+  if (self->runner != NULL)
+    kiln_preview_runner_schedule (self->runner);
 }
 
 static void
@@ -441,10 +433,7 @@ kiln_tilt_axis_panel_dispose (GObject *object)
 {
   KilnTiltAxisPanel *self = KILN_TILT_AXIS_PANEL (object);
 
-  g_clear_handle_id (&self->preview_source, g_source_remove);
-  if (self->preview_cancellable != NULL)
-    g_cancellable_cancel (self->preview_cancellable);
-  g_clear_object (&self->preview_cancellable);
+  g_clear_object (&self->runner);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -492,6 +481,7 @@ kiln_tilt_axis_panel_class_init (KilnTiltAxisPanelClass *klass)
 static void
 kiln_tilt_axis_panel_init (KilnTiltAxisPanel *self)
 {
+  self->runner = kiln_preview_runner_new (PREVIEW_DELAY_MS, start_preview, self);
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
@@ -591,5 +581,5 @@ gboolean
 kiln_tilt_axis_panel_is_idle (KilnTiltAxisPanel *self)
 {
   g_return_val_if_fail (KILN_IS_TILT_AXIS_PANEL (self), TRUE);
-  return self->preview_source == 0 && !self->preview_running && !self->busy;
+  return (self->runner == NULL || kiln_preview_runner_is_idle (self->runner)) && !self->busy;
 }
