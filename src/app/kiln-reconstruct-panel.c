@@ -6,6 +6,7 @@
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 
 #include "kiln-image-view.h"
 #include "kiln-plot.h"
@@ -204,45 +205,85 @@ compare_truth (KilnReconstructPanel *self,
     }
   self->truth_rmse = sqrt (se / n);
   self->truth_dice = nv + nt > 0 ? 2.0 * both / (nv + nt) : 1.0;
-  *message = g_strdup_printf (_("Against the simulator's volume (right half of each slice): RMS error %.3f (1 = solid Cu) · Dice %.3f at the segmentation threshold %.4g · the x–z slice shows the missing wedge"),
+  *message = g_strdup_printf (_("Against the simulator's volume (right of each slice): RMS error %.3f (1 = solid Cu) · Dice %.3f at the segmentation threshold %.4g · the x–z slice shows the missing wedge"),
                               self->truth_rmse, self->truth_dice, thr);
   return scaled;
 }
 
+/* Show @img (w × h) in @view, or, with @beside (w × h, nullable), both side by side with a
+ * 4-pixel gap of @img's minimum between them. */
 static void
-set_slices (KilnImageView *xy_view,
-            KilnImageView *xz_view,
-            KilnImageView *yz_view,
-            const float   *data,
-            guint          nx,
-            guint          ny,
-            guint          nz,
-            double         voxel_nm,
-            gboolean       compare)
+show_pair (KilnImageView *view,
+           const float   *img,
+           const float   *beside,
+           guint          w,
+           guint          h,
+           double         voxel_nm)
 {
-  g_autofree float *xz = g_new (float, (gsize) nx * nz);
-  g_autofree float *yz = g_new (float, (gsize) ny * nz);
+  const guint gap = 4;
+  guint cw = 2 * w + gap;
+  g_autofree float *c = NULL;
+  float lo = INFINITY;
 
-  for (guint z = 0; z < nz; z++)
-    for (guint x = 0; x < nx; x++)
-      xz[(gsize) z * nx + x] = data[((gsize) z * ny + ny / 2) * nx + x];
-  for (guint z = 0; z < nz; z++)
-    for (guint y = 0; y < ny; y++)
-      yz[(gsize) z * ny + y] = data[((gsize) z * ny + y) * nx + nx / 2];
-  if (compare)
+  if (beside == NULL)
     {
-      kiln_image_view_set_compare (xy_view, data + (gsize) (nz / 2) * nx * ny);
-      kiln_image_view_set_compare (xz_view, xz);
-      kiln_image_view_set_compare (yz_view, yz);
+      kiln_image_view_set_image (view, img, w, h, voxel_nm);
       return;
     }
-  kiln_image_view_set_image (xy_view, data + (gsize) (nz / 2) * nx * ny, nx, ny, voxel_nm);
-  kiln_image_view_set_image (xz_view, xz, nx, nz, voxel_nm);
-  kiln_image_view_set_image (yz_view, yz, ny, nz, voxel_nm);
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    lo = MIN (lo, img[i]);
+  c = g_new (float, (gsize) cw * h);
+  for (guint y = 0; y < h; y++)
+    {
+      float *row = c + (gsize) y * cw;
+      memcpy (row, img + (gsize) y * w, sizeof (float) * w);
+      for (guint x = 0; x < gap; x++)
+        row[w + x] = lo;
+      memcpy (row + w + gap, beside + (gsize) y * w, sizeof (float) * w);
+    }
+  kiln_image_view_set_image (view, c, cw, h, voxel_nm);
 }
 
-/* Orthogonal slices through the centre of the time point's volume (with the truth in their
- * right halves when shown). */
+/* The x–y (middle z), x–z (middle y) and y–z (middle x) slices of @data (nx × ny × nz). */
+static void
+extract_slices (const float *data,
+                guint        nx,
+                guint        ny,
+                guint        nz,
+                float      **xy,
+                float      **xz,
+                float      **yz)
+{
+  *xy = g_memdup2 (data + (gsize) (nz / 2) * nx * ny, sizeof (float) * nx * ny);
+  *xz = g_new (float, (gsize) nx * nz);
+  *yz = g_new (float, (gsize) ny * nz);
+  for (guint z = 0; z < nz; z++)
+    for (guint x = 0; x < nx; x++)
+      (*xz)[(gsize) z * nx + x] = data[((gsize) z * ny + ny / 2) * nx + x];
+  for (guint z = 0; z < nz; z++)
+    for (guint y = 0; y < ny; y++)
+      (*yz)[(gsize) z * ny + y] = data[((gsize) z * ny + y) * nx + nx / 2];
+}
+
+/* The result's slices, with @truth's (same size, nullable) beside them. */
+static void
+set_slices (KilnReconstructPanel *self,
+            const KilnVolume     *v,
+            const float          *truth)
+{
+  g_autofree float *xy = NULL, *xz = NULL, *yz = NULL;
+  g_autofree float *txy = NULL, *txz = NULL, *tyz = NULL;
+
+  extract_slices (v->data, v->nx, v->ny, v->nz, &xy, &xz, &yz);
+  if (truth != NULL)
+    extract_slices (truth, v->nx, v->ny, v->nz, &txy, &txz, &tyz);
+  show_pair (self->xy_view, xy, txy, v->nx, v->ny, v->voxel_size_nm);
+  show_pair (self->xz_view, xz, txz, v->nx, v->nz, v->voxel_size_nm);
+  show_pair (self->yz_view, yz, tyz, v->ny, v->nz, v->voxel_size_nm);
+}
+
+/* Orthogonal slices through the centre of the time point's volume (with the truth's beside
+ * them when shown). */
 static void
 show_volume (KilnReconstructPanel *self)
 {
@@ -260,27 +301,24 @@ show_volume (KilnReconstructPanel *self)
       kiln_image_view_set_image (self->yz_view, NULL, 0, 0, 0);
       return;
     }
-  set_slices (self->xy_view, self->xz_view, self->yz_view, v->data, v->nx, v->ny, v->nz,
-              v->voxel_size_nm, FALSE);
+  if (showing_truth (self))
+    {
+      g_autofree char *message = NULL;
+      float *scaled = compare_truth (self, v, &message);
+
+      set_slices (self, v, scaled);
+      if (scaled != NULL)
+        kiln_free (scaled);
+      gtk_label_set_label (self->truth_label, message);
+    }
+  else
+    set_slices (self, v, NULL);
   kiln_image_view_auto_levels (self->xy_view);
   kiln_image_view_auto_levels (self->xz_view);
   kiln_image_view_auto_levels (self->yz_view);
   kiln_image_view_zoom_to_fit (self->xy_view);
   kiln_image_view_zoom_to_fit (self->xz_view);
   kiln_image_view_zoom_to_fit (self->yz_view);
-  if (showing_truth (self))
-    {
-      g_autofree char *message = NULL;
-      float *scaled = compare_truth (self, v, &message);
-
-      if (scaled != NULL)
-        {
-          set_slices (self->xy_view, self->xz_view, self->yz_view, scaled, v->nx, v->ny, v->nz,
-                      v->voxel_size_nm, TRUE);
-          kiln_free (scaled);
-        }
-      gtk_label_set_label (self->truth_label, message);
-    }
 }
 
 static void

@@ -39,8 +39,8 @@ guint      kiln_reconstruct_panel_get_n_reported (KilnReconstructPanel          
 /* The last result's summary (valid after a run ended). */
 const KilnReconResult *kiln_reconstruct_panel_get_result (KilnReconstructPanel     *self);
 gboolean   kiln_reconstruct_panel_is_idle        (KilnReconstructPanel             *self);
-/* Teaching (simulated experiments): the truth volume in the right half of the result slices
- * (scaled by the least-squares fit a·recon + b ≈ truth), its RMS error after that fit (truth
+/* Teaching (simulated experiments): the truth volume's slices beside the result's (scaled by
+ * the least-squares fit a·recon + b ≈ truth), its RMS error after that fit (truth
  * units: 1 = solid Cu) and the Dice overlap of recon > segmentation threshold (Segment's manual
  * one, else Otsu's) with truth > 0.5. FALSE (NAN) while there is nothing to compare. */
 void       kiln_reconstruct_panel_set_show_truth (KilnReconstructPanel             *self,
