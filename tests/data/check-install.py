@@ -6,10 +6,12 @@ Usage: check-install.py MESON BUILD_DIR MANIFEST APP_ID PREFIX GUI(true|false) L
 The flatpak builds Kiln with meson (-Ddevelopment=false) and runs the manifest's "command"; the
 GNOME runtime finds the app through its desktop file, metainfo, icons and GSettings schema, all
 named by the app id.  This installs the build directory (no rebuild: meson test has built it) and
-checks each of those files exists and is not empty, plus the man pages and the translations.
+checks each of those files exists and is not empty, plus the man pages, the translations and
+the user guide with its pictures and the pages it links to.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,6 +44,7 @@ def main():
         expected = [
             os.path.join(root, "bin", "kiln-cli"),
             os.path.join(share, "man", "man1", "kiln-cli.1"),
+            os.path.join(share, "doc", "kiln", "guide.md"),
         ]
         if gui:
             expected += [
@@ -54,6 +57,16 @@ def main():
                 os.path.join(share, "man", "man1", "kiln.1"),
             ]
         expected += [os.path.join(share, "locale", lang, "LC_MESSAGES", "kiln.mo") for lang in langs]
+        # the guide's pictures, as it names them
+        guide = os.path.join(share, "doc", "kiln", "guide.md")
+        if os.path.isfile(guide):
+            with open(guide, encoding="utf-8") as f:
+                text = f.read()
+            for m in re.finditer(r"!\[[^\]]*\]\(([^) ]+)", text):
+                expected.append(os.path.join(share, "doc", "kiln", m.group(1)))
+            for m in re.finditer(r"\]\(([a-z-]+\.md)", text):
+                expected.append(os.path.join(share, "doc", "kiln", m.group(1)))
+        expected = list(dict.fromkeys(expected))
         for path in expected:
             shown = os.path.relpath(path, destdir)
             if not os.path.isfile(path):
