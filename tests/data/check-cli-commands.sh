@@ -1,7 +1,7 @@
 #!/bin/sh
 # Every kiln-cli command (a src/cli/kiln-cli-NAME.c file) is listed with a one-line summary by
-# "kiln-cli --help" and has a section ".SS kiln\-cli NAME" in the man page, and the man page
-# documents no command that does not exist.  Usage: check-cli-commands.sh SOURCE_ROOT KILN_CLI MANPAGE
+# "kiln-cli --help" and has a section ".SS kiln\-cli NAME" in the man page that mentions each of
+# its options, and the man page documents no command that does not exist.  Usage: check-cli-commands.sh SOURCE_ROOT KILN_CLI MANPAGE
 set -eu
 root=$1 cli=$2 man=$3
 status=0
@@ -18,7 +18,14 @@ for c in $commands; do
   echo "$help" | grep -Eq "^  $c +[A-Z][^ ].{8,}" \
     || { echo "kiln-cli --help does not list \"$c\" with a one-line summary"; status=1; }
   echo "$sections" | grep -qx "$c" || { echo "$man has no section for \"$c\""; status=1; }
-  "$cli" "$c" --help >/dev/null 2>&1 || { echo "kiln-cli $c --help failed"; status=1; }
+  # every option of the command (but --help and --json, described once) is in its section
+  opts=$("$cli" "$c" --help 2>/dev/null | grep -oE '^ +(-[a-zA-Z], )?--[a-z0-9-]+' | \
+         grep -oE -- '--[a-z0-9-]+' | grep -vx -e '--help' -e '--json') || true
+  section=$(sed 's/\\-/-/g' "$man" | awk -v c="$c" '/^\.SS /{on = ($0 ~ ("^\\.SS kiln-cli " c " "))} on')
+  for o in $opts; do
+    echo "$section" | grep -Eq -- "$o([^a-z0-9-]|\$)" \
+      || { echo "$man: the section of \"$c\" does not mention its option $o"; status=1; }
+  done
 done
 for s in $sections; do
   echo "$commands" | grep -qx "$s" || { echo "$man documents \"$s\", which kiln-cli does not have"; status=1; }
