@@ -2428,10 +2428,14 @@ kiln_document_restore_autosave (KilnDocument  *self,
   JsonNode *node;
 
   g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
-  if (path == NULL || !json_parser_load_from_file (parser, path, error))
+  if (path == NULL)
     {
-      if (path == NULL)
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("There is no autosave"));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("There is no autosave"));
+      return FALSE;
+    }
+  if (!json_parser_load_from_file (parser, path, error))
+    {
+      g_prefix_error (error, "%s: ", path);
       return FALSE;
     }
   node = json_parser_get_root (parser);
