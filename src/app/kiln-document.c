@@ -61,6 +61,18 @@ typedef struct
   JsonObject *after;
 } ParamChange;
 
+static void   apply_metadata       (KilnDocument *self,
+                                    JsonObject   *snapshot);
+static gint64 modification_time_us (const char   *path);
+static double json_number_or_nan   (JsonObject   *o,
+                                    const char   *key);
+static void   pipeline_output      (KilnExperiment *experiment,
+                                    JsonObject     *steps,
+                                    const char     *step,
+                                    const char     *tp_name,
+                                    const char     *file,
+                                    char          **slot);
+
 static void
 param_change_free (gpointer data)
 {
@@ -309,6 +321,28 @@ saved_results_new (KilnExperiment *experiment,
   r->denoised_path = result_path (experiment, entry, "denoised");
   r->aligned_path = result_path (experiment, entry, "aligned");
   r->xf_path = result_path (experiment, entry, "alignment");
+  /* what kiln-cli run computed, for what the app did not record */
+  for (guint i = 0; i < experiment->time_points->len; i++)
+    {
+      KilnExperimentTimePoint *etp = g_ptr_array_index (experiment->time_points, i);
+      g_autoptr(JsonObject) results = NULL;
+      JsonObject *steps;
+
+      if (!g_str_equal (etp->name, tp_name))
+        continue;
+      results = kiln_pipeline_load_results (experiment, i, NULL);
+      if (results == NULL)
+        break;
+      steps = json_object_get_object_member (results, "steps");
+      pipeline_output (experiment, steps, "denoise", tp_name, "denoised.mrc", &r->denoised_path);
+      if (r->aligned_path == NULL)
+        {
+          g_clear_pointer (&r->xf_path, g_free);
+          pipeline_output (experiment, steps, "align", tp_name, "aligned.mrc", &r->aligned_path);
+          pipeline_output (experiment, steps, "align", tp_name, "align.xf", &r->xf_path);
+        }
+      break;
+    }
   return r;
 }
 
@@ -493,6 +527,89 @@ kiln_document_open_async (KilnDocument        *self,
   g_task_run_in_thread (task, open_thread);
 }
 
+/* @slot (NULL so far) gets DIR/tpNN/@file when the pipeline's record of @step lists it as an
+ * output and it exists. */
+static void
+pipeline_output (KilnExperiment *experiment,
+                 JsonObject     *steps,
+                 const char     *step,
+                 const char     *tp_name,
+                 const char     *file,
+                 char          **slot)
+{
+  g_autofree char *rel = g_strdup_printf ("%s/%s", tp_name, file);
+  g_autofree char *path = NULL;
+  JsonObject *rec, *outputs;
+
+  if (*slot != NULL || !json_object_has_member (steps, step) ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (steps, step)))
+    return;
+  rec = json_object_get_object_member (steps, step);
+  if (!json_object_has_member (rec, "outputs") ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (rec, "outputs")))
+    return;
+  outputs = json_object_get_object_member (rec, "outputs");
+  if (!json_object_has_member (outputs, rel))
+    return;
+  path = kiln_experiment_path (experiment, rel);
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    *slot = g_steal_pointer (&path);
+}
+
+/* Results that `kiln-cli run` computed (DIR/tpNN/results.json and its outputs) for what the app
+ * has not recorded itself. */
+static void
+adopt_pipeline_results (KilnDocument *self,
+                        TimePoint    *tp,
+                        guint         index)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) results = kiln_pipeline_load_results (self->experiment, index, &error);
+  JsonObject *steps;
+
+  if (results == NULL)
+    {
+      if (error != NULL)
+        g_warning ("%s", error->message);
+      return;
+    }
+  steps = json_object_get_object_member (results, "steps");
+  pipeline_output (self->experiment, steps, "denoise", tp->name, "denoised.mrc", &tp->saved_denoised);
+  if (tp->saved_aligned == NULL)
+    {
+      g_autofree char *aligned = NULL;
+      g_autofree char *xf = NULL;
+
+      pipeline_output (self->experiment, steps, "align", tp->name, "aligned.mrc", &aligned);
+      pipeline_output (self->experiment, steps, "align", tp->name, "align.xf", &xf);
+      if (aligned != NULL && xf != NULL)
+        {
+          g_free (tp->saved_xf);
+          tp->saved_aligned = g_steal_pointer (&aligned);
+          tp->saved_xf = g_steal_pointer (&xf);
+        }
+    }
+  if (!tp->has_axis && json_object_has_member (steps, "axis") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (steps, "axis")))
+    {
+      JsonObject *axis = json_object_get_object_member (steps, "axis");
+      JsonObject *details = json_object_has_member (axis, "details") &&
+                            JSON_NODE_HOLDS_OBJECT (json_object_get_member (axis, "details"))
+        ? json_object_get_object_member (axis, "details") : NULL;
+      double angle = json_number_or_nan (details, "axis_angle_deg");
+      double shift = json_number_or_nan (details, "axis_shift_px");
+
+      if (isfinite (angle) && isfinite (shift))
+        {
+          tp->has_axis = TRUE;
+          tp->axis_angle_deg = angle;
+          tp->axis_shift_px = shift;
+        }
+    }
+  pipeline_output (self->experiment, steps, "reconstruct", tp->name, "reconstruction.mrc", &tp->saved_recon);
+  pipeline_output (self->experiment, steps, "segment", tp->name, "labels.mrc", &tp->saved_labels);
+}
+
 gboolean
 kiln_document_open_finish (KilnDocument  *self,
                            GAsyncResult  *result,
@@ -537,6 +654,7 @@ kiln_document_open_finish (KilnDocument  *self,
                 tp->axis_shift_px = json_object_get_double_member (entry, "axis_shift_px");
               }
           }
+          adopt_pipeline_results (self, tp, i);
           g_ptr_array_add (self->time_points, tp);
         }
       self->title = g_strdup (self->experiment->title && *self->experiment->title
@@ -964,9 +1082,7 @@ static const char *const step_names[KILN_DOC_N_STEPS] = {
   "denoise", "align", "tilt-axis", "reconstruct", "segment",
 };
 
-static void apply_metadata (KilnDocument *self,
-                            JsonObject   *snapshot);
-static gint64 modification_time_us (const char *path);
+
 
 const char *
 kiln_doc_step_to_string (KilnDocStep step)
@@ -1360,7 +1476,8 @@ save_result (KilnDocument *self,
              char        **saved_path,
              GError      **error)
 {
-  g_autofree char *rel = g_build_filename ("results", tp_name, file_name, NULL);
+  /* the pipeline's layout (docs/pipeline.md): DIR/tpNN/denoised.mrc, … */
+  g_autofree char *rel = g_strdup_printf ("%s/%s", tp_name, file_name);
   g_autofree char *path = kiln_experiment_path (self->experiment, rel);
   g_autofree char *dir = g_path_get_dirname (path);
   gboolean ok;
@@ -1390,6 +1507,37 @@ save_result (KilnDocument *self,
     {
       g_free (*saved_path);
       *saved_path = g_steal_pointer (&path);
+    }
+  return TRUE;
+}
+
+/* DIR/tpNN/axis.json as the pipeline's axis step writes it (kiln-cli run reads it). */
+static gboolean
+save_axis_json (KilnDocument  *self,
+                TimePoint     *tp,
+                GError       **error)
+{
+  g_autofree char *rel = g_strdup_printf ("%s/axis.json", tp->name);
+  g_autofree char *path = kiln_experiment_path (self->experiment, rel);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(JsonObject) o = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *with_nl = NULL;
+  GError *local = NULL;
+
+  json_object_set_double_member (o, "axis_angle_deg", tp->axis_angle_deg);
+  json_object_set_double_member (o, "axis_shift_px", tp->axis_shift_px);
+  json_object_set_boolean_member (o, "searched", FALSE);
+  node = json_node_init_object (json_node_alloc (), o);
+  text = json_to_string (node, TRUE);
+  with_nl = g_strconcat (text, "\n", NULL);
+  if (g_mkdir_with_parents (dir, 0755) != 0 || !g_file_set_contents (path, with_nl, -1, &local))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("%s: cannot save: %s"), path,
+                   local != NULL ? local->message : g_strerror (errno));
+      g_clear_error (&local);
+      return FALSE;
     }
   return TRUE;
 }
@@ -1440,7 +1588,7 @@ kiln_document_save (KilnDocument  *self,
         {
           if (!save_result (self, entry, tp->name, "aligned", "aligned.mrc", tp->aligned,
                             &tp->saved_aligned, error) ||
-              !save_result (self, entry, tp->name, "alignment", "aligned.xf", tp,
+              !save_result (self, entry, tp->name, "alignment", "align.xf", tp,
                             &tp->saved_xf, error))
             return FALSE;
         }
@@ -1453,6 +1601,8 @@ kiln_document_save (KilnDocument  *self,
         {
           json_object_set_double_member (entry, "axis_angle_deg", tp->axis_angle_deg);
           json_object_set_double_member (entry, "axis_shift_px", tp->axis_shift_px);
+          if (!save_axis_json (self, tp, error))
+            return FALSE;
         }
       if (tp->recon != NULL)
         {

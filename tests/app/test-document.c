@@ -87,7 +87,8 @@ test_save_reopen (void)
   {
     g_autofree char *path = kiln_document_dup_labels_path (again, 1);
     g_autofree char *truth_path = kiln_document_dup_labels_path (again, 0);
-    g_assert_nonnull (strstr (path, "results"));
+    /* the pipeline layout: DIR/tpNN/labels.mrc */
+    g_assert_true (g_str_has_suffix (path, "tp02/labels.mrc"));
     /* time point 1 has no segmentation: the truth's labels */
     g_assert_nonnull (strstr (truth_path, "truth"));
   }
@@ -313,6 +314,83 @@ test_methods (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
 }
 
+/* One layout for the app and kiln-cli run (docs/pipeline.md): the app saves its alignment and
+ * axis as DIR/tp01/aligned.mrc, align.xf, axis.json; `kiln-cli run --steps reconstruct,segment,
+ * measure` reconstructs from exactly those (it reports the app's axis) and the reopened app shows
+ * the pipeline's reconstruction and labels, voxel for voxel. */
+static void
+test_pipeline_layout (void)
+{
+  KilnSimParams params;
+  g_autofree char *dir = app_test_simulate ("layout-demo", 1, &params);
+  g_autoptr(KilnDocument) doc = app_test_open (dir);
+  g_autoptr(JsonObject) recon = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree KilnXf *xf = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *labels_path = NULL;
+  g_autofree char *file = NULL;
+  g_autoptr(KilnDocument) again = NULL;
+  g_autoptr(KilnVolumePair) pair = NULL;
+  g_autoptr(KilnLabelVolume) direct = NULL;
+  g_autoptr(KilnExperiment) e = NULL;
+  g_autoptr(JsonObject) results = NULL;
+  KilnImageStack *stack = kiln_document_get_stack (doc, 0);
+  JsonObject *details;
+  guint max_label = 0;
+  const char *files[] = { "aligned.mrc", "align.xf", "axis.json" };
+
+  /* the app's results: an identity alignment (the raw tilts) and the true axis */
+  xf = g_new (KilnXf, stack->n_tilts);
+  for (guint k = 0; k < stack->n_tilts; k++)
+    kiln_xf_identity (&xf[k]);
+  kiln_document_set_aligned (doc, 0, xf, stack);
+  kiln_document_set_axis (doc, 0, params.axis_angle_deg, params.axis_shift_px);
+  json_object_set_string_member (recon, "method", "wbp");
+  kiln_document_set_step_params (doc, KILN_DOC_STEP_RECONSTRUCT, recon);
+  g_assert_true (kiln_document_save (doc, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_free (file);
+      file = g_build_filename (dir, "tp01", files[i], NULL);
+      g_assert_true (g_file_test (file, G_FILE_TEST_IS_REGULAR));
+    }
+
+  g_assert_cmpint (kiln_test_run_cli (&out, &err, "run", dir, "--steps", "reconstruct,segment,measure",
+                                      "--threads", "2", NULL), ==, 0);
+  e = kiln_experiment_load (dir, &error);
+  g_assert_no_error (error);
+  results = kiln_pipeline_load_results (e, 0, &error);
+  g_assert_no_error (error);
+  details = json_object_get_object_member (json_object_get_object_member (
+              json_object_get_object_member (results, "steps"), "reconstruct"), "details");
+  /* the pipeline took the app's axis.json (exact: %.17g JSON numbers) */
+  g_assert_cmpfloat (json_object_get_double_member (details, "axis_angle_deg"), ==, params.axis_angle_deg);
+  g_assert_cmpfloat (json_object_get_double_member (details, "axis_shift_px"), ==, params.axis_shift_px);
+
+  /* the app opens what the pipeline computed */
+  again = app_test_open (dir);
+  g_assert_true (kiln_document_has_result (again, 0, KILN_DOC_STEP_ALIGN));
+  g_assert_true (kiln_document_has_result (again, 0, KILN_DOC_STEP_RECONSTRUCT));
+  g_assert_true (kiln_document_has_result (again, 0, KILN_DOC_STEP_SEGMENT));
+  labels_path = kiln_document_dup_labels_path (again, 0);
+  g_assert_true (g_str_has_suffix (labels_path, "tp01/labels.mrc"));
+  kiln_document_load_volume_async (again, 0, NULL, on_volume, &pair);
+  app_test_wait (have_pair, &pair, 30);
+  g_assert_nonnull (pair->labels);
+  direct = kiln_mrc_load_labels (labels_path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (memcmp (pair->labels->data, direct->data, kiln_label_volume_n_voxels (direct) * 4), ==, 0);
+  for (gsize i = 0; i < kiln_label_volume_n_voxels (direct); i++)
+    max_label = MAX (max_label, direct->data[i]);
+  details = json_object_get_object_member (json_object_get_object_member (
+              json_object_get_object_member (results, "steps"), "segment"), "details");
+  g_assert_cmpuint (max_label, ==, json_object_get_int_member (details, "n_labels"));
+  g_assert_cmpuint (max_label, >=, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -329,5 +407,6 @@ main (int argc, char **argv)
   g_test_add_func ("/app/document/single-series", test_single_series);
   g_test_add_func ("/app/document/autosave-restore", test_autosave_restore);
   g_test_add_func ("/app/document/methods", test_methods);
+  g_test_add_func ("/app/document/pipeline-layout", test_pipeline_layout);
   return g_test_run ();
 }
