@@ -58,8 +58,10 @@ on_bench_after_paint (GdkFrameClock *clock,
       fflush (stdout);
       g_object_set_data (G_OBJECT (window), "kiln-bench-first", GINT_TO_POINTER (1));
     }
-  /* the window's content: a box whose last child is the welcome/document stack */
-  stack = stack != NULL ? gtk_widget_get_last_child (stack) : NULL;
+  /* the window's content: a box holding the welcome/document stack */
+  for (stack = stack != NULL ? gtk_widget_get_first_child (stack) : NULL;
+       stack != NULL && !GTK_IS_STACK (stack); stack = gtk_widget_get_next_sibling (stack))
+    ;
   if (GTK_IS_STACK (stack) && g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (stack)), "document") == 0)
     {
       g_print ("document-frame\n");
