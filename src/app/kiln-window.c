@@ -645,6 +645,26 @@ open_action (GtkWidget  *widget,
 }
 
 static void
+open_experiment_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autofree char *last = g_settings_get_string (self->settings, "last-folder");
+
+  dialog = gtk_file_chooser_native_new (_("Open Experiment Folder"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"), _("_Cancel"));
+  if (last != NULL && *last != '\0')
+    {
+      g_autoptr(GFile) folder = g_file_new_for_path (last);
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (dialog), folder, NULL);
+    }
+  g_signal_connect (dialog, "response", G_CALLBACK (on_open_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
 demo_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *param)
@@ -925,6 +945,7 @@ kiln_window_class_init (KilnWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, demo_action);
+  gtk_widget_class_install_action (widget_class, "win.open-experiment", NULL, open_experiment_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "win.save-as", NULL, save_as_action);
