@@ -66,6 +66,8 @@ static void   apply_metadata       (KilnDocument *self,
 static gint64 modification_time_us (const char   *path);
 static double json_number_or_nan   (JsonObject   *o,
                                     const char   *key);
+static gboolean path_is_inside     (const char   *path,
+                                    const char   *dir);
 static void   pipeline_output      (KilnExperiment *experiment,
                                     JsonObject     *steps,
                                     const char     *step,
@@ -1570,6 +1572,19 @@ kiln_document_save (KilnDocument  *self,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    _("Only an experiment folder can be saved (this is a single imported tilt series)"));
       return FALSE;
+    }
+  /* series imported from outside the folder are copied in first (experiment.json holds
+   * relative paths only) */
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+
+      if (!path_is_inside (tp->path, self->experiment->dir) ||
+          (tp->angles_path != NULL && !path_is_inside (tp->angles_path, self->experiment->dir)))
+        {
+          g_autofree char *dir = g_strdup (self->experiment->dir);
+          return kiln_document_save_as (self, dir, error);
+        }
     }
   for (guint i = 0; i < self->time_points->len; i++)
     {

@@ -337,6 +337,47 @@ test_import_by_time (void)
   g_object_unref (panel);
 }
 
+/* Series added to an experiment folder are copied into it on save (experiment.json holds only
+ * relative paths), and the folder reopens with them. */
+static void
+test_add_to_experiment (void)
+{
+  g_autofree char *dir = app_test_simulate ("exp-add", 1, NULL);
+  g_autofree char *outside = kiln_test_tmpfile ("exp-add-outside.mrc");
+  g_autofree char *copied = g_build_filename (dir, "tp02", "tilts.mrc", NULL);
+  g_autoptr(KilnDocument) doc = app_test_open (dir);
+  g_autoptr(KilnDocument) again = NULL;
+  g_autoptr(KilnExperiment) e = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *paths[] = { outside };
+  GtkWidget *panel = kiln_experiment_panel_new ();
+  KilnExperimentTimePoint *etp;
+
+  g_object_ref_sink (panel);
+  write_series (outside, 7, 0);
+  kiln_experiment_panel_set_document (KILN_EXPERIMENT_PANEL (panel), doc);
+  import_and_wait (KILN_EXPERIMENT_PANEL (panel), doc, paths, 1);
+  g_assert_cmpuint (kiln_document_get_n_time_points (doc), ==, 2);
+  g_assert_true (kiln_document_set_time_s (doc, 1, 1e6));
+  g_assert_true (kiln_document_save (doc, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (copied, G_FILE_TEST_IS_REGULAR));
+  e = kiln_experiment_load (dir, &error);
+  g_assert_no_error (error);
+  etp = g_ptr_array_index (e->time_points, 1);
+  g_assert_cmpstr (etp->tilts, ==, "tp02/tilts.mrc");
+  again = app_test_open (dir);
+  g_assert_cmpuint (kiln_document_get_n_time_points (again), ==, 2);
+  g_assert_cmpfloat (kiln_document_get_time_s (again, 1), ==, 1e6);
+  app_test_load_time_point (again, 1);
+  /* the copy holds the series' pixels (first pixel = 7 + 0) and got the experiment's pixel size */
+  g_assert_cmpfloat (kiln_document_get_stack (again, 1)->data[0], ==, 7);
+  g_assert_cmpfloat (kiln_document_get_stack (again, 1)->pixel_size_nm, ==,
+                     kiln_document_get_pixel_size_nm (again));
+  kiln_experiment_panel_set_document (KILN_EXPERIMENT_PANEL (panel), NULL);
+  g_object_unref (panel);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -348,5 +389,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/app/experiment-panel/import-edit-validate", test_import_edit_validate);
   g_test_add_func ("/app/experiment-panel/import-by-time", test_import_by_time);
+  g_test_add_func ("/app/experiment-panel/add-to-experiment", test_add_to_experiment);
   return g_test_run ();
 }
