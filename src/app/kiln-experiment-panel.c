@@ -262,7 +262,14 @@ build_rows (KilnExperimentPanel *self)
       GtkWidget *tilts = gtk_label_new (NULL);
       GtkWidget *angles = gtk_button_new ();
 
-      gtk_grid_attach (self->tp_grid, gtk_label_new (name), 0, i + 1, 1, 1);
+      GtkWidget *show = gtk_button_new_with_label (name);
+
+      /* show this time point everywhere (the window's time-point selector) */
+      gtk_widget_add_css_class (show, "flat");
+      gtk_widget_set_tooltip_text (show, _("Show this time point"));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (show), "win.show-time-point");
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (show), "u", i);
+      gtk_grid_attach (self->tp_grid, show, 0, i + 1, 1, 1);
       gtk_label_set_ellipsize (GTK_LABEL (file), PANGO_ELLIPSIZE_MIDDLE);
       gtk_label_set_width_chars (GTK_LABEL (file), 12);
       gtk_label_set_max_width_chars (GTK_LABEL (file), 18);

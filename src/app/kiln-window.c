@@ -826,6 +826,18 @@ undo_action (GtkWidget  *widget,
 }
 
 static void
+show_time_point_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  guint i = g_variant_get_uint32 (param);
+
+  if (i < kiln_document_get_n_time_points (self->document))
+    gtk_drop_down_set_selected (self->time_point_dropdown, i);
+}
+
+static void
 cancel_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *param)
@@ -950,6 +962,7 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "win.save-as", NULL, save_as_action);
   gtk_widget_class_install_action (widget_class, "win.methods", NULL, methods_action);
+  gtk_widget_class_install_action (widget_class, "win.show-time-point", "u", show_time_point_action);
   gtk_widget_class_install_action (widget_class, "win.restore-autosave", NULL, restore_autosave_action);
   gtk_widget_class_install_action (widget_class, "win.discard-autosave", NULL, restore_autosave_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);

@@ -64,6 +64,12 @@ find_named (GtkWidget  *widget,
 }
 
 static gboolean
+second_loaded (gpointer doc)
+{
+  return kiln_document_get_stack (doc, 1) != NULL;
+}
+
+static gboolean
 restore_offered (gpointer window)
 {
   return kiln_window_get_restore_offered (window);
@@ -102,7 +108,7 @@ open_in_window (KilnApplication *app,
 static void
 test_window_restore (void)
 {
-  g_autofree char *dir = app_test_simulate ("window-restore", 1, NULL);
+  g_autofree char *dir = app_test_simulate ("window-restore", 2, NULL);
   g_autofree char *autosave = g_build_filename (dir, ".experiment.autosave.json", NULL);
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
   g_auto(GStrv) recent = NULL;
@@ -124,6 +130,11 @@ test_window_restore (void)
   p = kiln_document_get_step_params (doc, KILN_DOC_STEP_DENOISE);
   g_assert_nonnull (p);
   g_assert_cmpfloat (json_object_get_double_member (p, "variance"), ==, 0.25);
+
+  /* the T2 button of the experiment table shows (and loads) time point 2 */
+  g_assert_null (kiln_document_get_stack (doc, 1));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-time-point", "u", 1));
+  app_test_wait (second_loaded, doc, 60);
 
   /* the methods paragraph, with the restored parameters, and its Copy button */
   dialog = kiln_window_show_methods (window);
