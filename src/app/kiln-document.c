@@ -2352,6 +2352,15 @@ kiln_document_save_as (KilnDocument  *self,
   /* every path now lies in the folder: store them relative to it */
   g_free (self->experiment->dir);
   self->experiment->dir = g_strdup (abs_dir);
+  if (self->experiment->title == NULL || g_str_equal (self->experiment->title, _("New experiment")))
+    {
+      /* a new experiment is named after its folder */
+      g_free (self->experiment->title);
+      self->experiment->title = g_path_get_basename (abs_dir);
+      g_free (self->title);
+      self->title = g_strdup (self->experiment->title);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+    }
   for (guint i = 0; i < self->time_points->len; i++)
     {
       TimePoint *tp = g_ptr_array_index (self->time_points, i);

@@ -268,6 +268,7 @@ test_import_edit_validate (void)
   g_assert_true (kiln_document_save_as (doc, saved, &error));
   g_assert_no_error (error);
   g_assert_cmpstr (kiln_document_get_folder (doc), ==, saved);
+  g_assert_cmpstr (kiln_document_get_title (doc), ==, "saved-experiment");
   again = app_test_open (saved);
   g_assert_cmpuint (kiln_document_get_n_time_points (again), ==, 3);
   g_assert_cmpfloat (kiln_document_get_pixel_size_nm (again), ==, 1.25);
