@@ -79,7 +79,13 @@ usage (FILE *out)
            "Commands:\n", PACKAGE_VERSION);
   for (guint i = 0; commands[i].name != NULL; i++)
     fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].summary);
-  fprintf (out, "\nRun “kiln-cli COMMAND --help” for the options of a command.\n");
+  fprintf (out,
+           "\nOptions:\n"
+           "  -h, --help     Show this list of commands\n"
+           "  --version      Print the version\n"
+           "\nEvery command takes --help (its options) and --json (one JSON object on stdout).\n"
+           "Exit status: 0 ok, 1 runtime error, 2 usage error. Units: nm, degrees, s, °C.\n"
+           "See kiln-cli(1) and docs/guide.md for the whole pipeline.\n");
 }
 
 int

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "kiln-analyze-panel.h"
+#include "kiln-app-test-util.h"
 #include "kiln-document.h"
 #include "kiln-volume-view.h"
 #include "kiln-test-util.h"
@@ -97,6 +98,7 @@ test_pair_series (void)
   window = gtk_window_new ();
   panel = kiln_analyze_panel_new ();
   gtk_window_set_child (GTK_WINDOW (window), panel);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 760);
   gtk_window_present (GTK_WINDOW (window));
   kiln_analyze_panel_set_document (KILN_ANALYZE_PANEL (panel), doc);
 
@@ -169,6 +171,8 @@ test_pair_series (void)
     for (int k = 0; k < KILN_MEASURE_N_VALUES; k++)
       g_assert_cmpfloat (kiln_analyze_panel_get_value (KILN_ANALYZE_PANEL (panel), 1, n_tp - 1, k), ==, m.value[k]);
   }
+
+  app_test_screenshot (panel, "analyze");
 
   /* the 3D view as PNG, and a time-lapse of one frame per time point */
   {

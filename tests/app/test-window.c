@@ -1,7 +1,8 @@
 /* test-window.c — the main window starts, has a header bar and its actions, and quits; an
  * experiment left with an autosave (a crash) offers the restore bar, which restores or discards
  * it; the experiment joins the welcome view's recent list; the methods paragraph dialog shows
- * the pipeline's paragraph and copies it
+ * the pipeline's paragraph and copies it; an opened experiment shows its time points (the
+ * screenshot of the Experiment step in docs/guide.md)
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -178,6 +179,63 @@ test_window_restore (void)
   iterate ();
 }
 
+static gboolean
+first_time_point_shown (gpointer data)
+{
+  KilnDocument *doc = kiln_window_get_document (KILN_WINDOW (data));
+
+  return kiln_document_get_n_time_points (doc) == 2 && kiln_document_get_stack (doc, 0) != NULL;
+}
+
+/* An experiment opened in the window: its time points and the first tilt series are there, as
+ * the simulator wrote them (the screenshot of the Experiment step in docs/guide.md). */
+static void
+test_window_experiment (void)
+{
+  g_autoptr(KilnApplication) app = kiln_application_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr(GFile) file = NULL;
+  KilnSimParams params;
+  KilnWindow *window;
+  KilnDocument *doc;
+  KilnImageStack *stack;
+
+  /* another id than the first test's application, which may still be exported on the bus */
+  g_application_set_application_id (G_APPLICATION (app), APP_ID ".TestExperiment");
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+  dir = app_test_simulate ("window-experiment", 2, &params);
+  window = kiln_window_new (app);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 680);
+  gtk_window_present (GTK_WINDOW (window));
+  file = g_file_new_for_path (dir);
+  kiln_window_open_file (window, file);
+  app_test_wait (first_time_point_shown, window, 60);
+
+  doc = kiln_window_get_document (window);
+  g_assert_cmpuint (kiln_document_get_n_time_points (doc), ==, 2);
+  stack = kiln_document_get_stack (doc, 0);
+  g_assert_nonnull (stack);
+  /* exactly the simulated series: 41 tilts of size_px² */
+  g_assert_cmpuint (stack->n_tilts, ==, kiln_sim_n_tilts (&params));
+  g_assert_cmpuint (stack->width, ==, params.size_px);
+  g_assert_cmpuint (stack->height, ==, params.size_px);
+  /* the time points are in process-time order */
+  g_assert_cmpfloat (kiln_document_get_time_s (doc, 0), <, kiln_document_get_time_s (doc, 1));
+  {
+    /* let the welcome page's cross-fade finish before the picture */
+    gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC;
+    while (g_get_monotonic_time () < end)
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (5000);
+  }
+  app_test_screenshot (GTK_WIDGET (window), "experiment");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate ();
+}
+
 int
 main (int argc, char **argv)
 {
@@ -190,6 +248,7 @@ main (int argc, char **argv)
     }
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/app/window/basics", test_window_basics);
+  g_test_add_func ("/app/window/experiment", test_window_experiment);
   g_test_add_func ("/app/window/restore-recent-methods", test_window_restore);
   app = kiln_application_new ();
   {
