@@ -225,7 +225,7 @@ number_entry (KilnExperimentPanel *self,
   g_autofree char *name = g_strdup_printf ("%s-%u", is_time ? "time" : "temperature", index);
 
   gtk_widget_set_name (entry, name);
-  gtk_editable_set_width_chars (GTK_EDITABLE (entry), 6);
+  gtk_editable_set_width_chars (GTK_EDITABLE (entry), 5);
   gtk_editable_set_max_width_chars (GTK_EDITABLE (entry), 8);
   gtk_entry_set_input_purpose (GTK_ENTRY (entry), GTK_INPUT_PURPOSE_NUMBER);
   gtk_widget_set_tooltip_text (entry, tooltip);
