@@ -101,8 +101,17 @@ parse_entry (GtkEntry *entry,
 
   while (g_ascii_isspace (*text))
     text++;
+  if (*text == '\0')
+    {
+      /* left empty: nothing to apply (the value stays unknown or as it was) */
+      gtk_widget_remove_css_class (GTK_WIDGET (entry), "error");
+      return FALSE;
+    }
   v = g_ascii_strtod (text, &end);
-  if (*text == '\0' || end == text || *g_strchug (end) != '\0' || !isfinite (v))
+  if (end != text)
+    while (g_ascii_isspace (*end))
+      end++;
+  if (end == text || *end != '\0' || !isfinite (v))
     {
       gtk_widget_add_css_class (GTK_WIDGET (entry), "error");
       return FALSE;
@@ -132,14 +141,22 @@ add_focus_commit (GtkWidget *entry,
   gtk_widget_add_controller (entry, focus);
 }
 
+static void refresh (KilnExperimentPanel *self);
+
 static void
 on_pixel_entry_commit (GtkEntry            *entry,
                        KilnExperimentPanel *self)
 {
   double v;
 
-  if (self->document == NULL || !parse_entry (entry, &v))
+  if (self->document == NULL)
     return;
+  if (!parse_entry (entry, &v))
+    {
+      if (!gtk_widget_has_css_class (GTK_WIDGET (entry), "error"))
+        refresh (self);   /* emptied: show the value again */
+      return;
+    }
   if (!(v > 0))
     {
       gtk_widget_add_css_class (GTK_WIDGET (entry), "error");
@@ -156,8 +173,14 @@ on_number_commit (GtkEntry            *entry,
   gboolean is_time = g_object_get_data (G_OBJECT (entry), "kiln-time") != NULL;
   double v;
 
-  if (self->document == NULL || !parse_entry (entry, &v))
+  if (self->document == NULL)
     return;
+  if (!parse_entry (entry, &v))
+    {
+      if (!gtk_widget_has_css_class (GTK_WIDGET (entry), "error"))
+        refresh (self);   /* emptied: show the value again */
+      return;
+    }
   if (is_time)
     kiln_document_set_time_s (self->document, index, v);
   else

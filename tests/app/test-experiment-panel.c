@@ -212,6 +212,11 @@ test_import_edit_validate (void)
   type_into (panel, "time-2", "soon");
   g_assert_cmpfloat (kiln_document_get_time_s (doc, 2), ==, 30);
   g_assert_true (gtk_widget_has_css_class (find_named (panel, "time-2"), "error"));
+  /* emptied: nothing applied, the value shown again, not marked */
+  type_into (panel, "time-1", "  ");
+  g_assert_cmpfloat (kiln_document_get_time_s (doc, 1), ==, 60);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_named (panel, "time-1"))), ==, "60");
+  g_assert_false (gtk_widget_has_css_class (find_named (panel, "time-1"), "error"));
 
   /* undo the temperature and the last time, redo the time */
   g_assert_true (kiln_document_undo (doc));
