@@ -42,12 +42,51 @@ get_window (KilnApplication *self)
   return KILN_WINDOW (window);
 }
 
+/* For bench/bench-app-start: with KILN_BENCH_START set, print "first-frame" once the window has
+ * painted its first frame and "document-frame" once a frame shows an opened document (then
+ * quit when KILN_BENCH_START=quit). Times are measured by the bench, from process start. */
+static void
+on_bench_after_paint (GdkFrameClock *clock,
+                      GtkWidget     *window)
+{
+  gboolean *first = g_object_get_data (G_OBJECT (window), "kiln-bench-first");
+  GtkWidget *stack = gtk_window_get_child (GTK_WINDOW (window));
+
+  if (first == NULL)
+    {
+      g_print ("first-frame\n");
+      fflush (stdout);
+      g_object_set_data (G_OBJECT (window), "kiln-bench-first", GINT_TO_POINTER (1));
+    }
+  /* the window's content: a box holding the welcome/document stack */
+  for (stack = stack != NULL ? gtk_widget_get_first_child (stack) : NULL;
+       stack != NULL && !GTK_IS_STACK (stack); stack = gtk_widget_get_next_sibling (stack))
+    ;
+  if (GTK_IS_STACK (stack) && g_strcmp0 (gtk_stack_get_visible_child_name (GTK_STACK (stack)), "document") == 0)
+    {
+      g_print ("document-frame\n");
+      fflush (stdout);
+      g_signal_handlers_disconnect_by_func (clock, on_bench_after_paint, window);
+      if (g_strcmp0 (g_getenv ("KILN_BENCH_START"), "quit") == 0)
+        g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (window))));
+    }
+}
+
+static void
+on_bench_realize (GtkWidget *window)
+{
+  g_signal_connect_object (gtk_widget_get_frame_clock (window), "after-paint",
+                           G_CALLBACK (on_bench_after_paint), window, 0);
+}
+
 static void
 kiln_application_activate (GApplication *app)
 {
   KilnApplication *self = KILN_APPLICATION (app);
   KilnWindow *window = get_window (self);
 
+  if (g_getenv ("KILN_BENCH_START") != NULL && !gtk_widget_get_realized (GTK_WIDGET (window)))
+    g_signal_connect (window, "realize", G_CALLBACK (on_bench_realize), NULL);
   if (self->demo)
     kiln_window_open_demo (window);
   gtk_window_present (GTK_WINDOW (window));

@@ -61,6 +61,20 @@ typedef struct
   JsonObject *after;
 } ParamChange;
 
+static void   apply_metadata       (KilnDocument *self,
+                                    JsonObject   *snapshot);
+static gint64 modification_time_us (const char   *path);
+static double json_number_or_nan   (JsonObject   *o,
+                                    const char   *key);
+static gboolean path_is_inside     (const char   *path,
+                                    const char   *dir);
+static void   pipeline_output      (KilnExperiment *experiment,
+                                    JsonObject     *steps,
+                                    const char     *step,
+                                    const char     *tp_name,
+                                    const char     *file,
+                                    char          **slot);
+
 static void
 param_change_free (gpointer data)
 {
@@ -74,6 +88,7 @@ param_change_free (gpointer data)
 enum {
   SIGNAL_RESULTS_CHANGED,
   SIGNAL_PARAMS_CHANGED,
+  SIGNAL_METADATA_CHANGED,
   N_SIGNALS
 };
 
@@ -170,6 +185,11 @@ kiln_document_class_init (KilnDocumentClass *klass)
   signals[SIGNAL_PARAMS_CHANGED] = g_signal_new ("params-changed", G_TYPE_FROM_CLASS (klass),
                                                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                                  G_TYPE_NONE, 1, G_TYPE_UINT);
+  /* ::metadata-changed: pixel size, PT times, temperatures, angle files or the time points
+   * themselves changed (edit, undo/redo, import). */
+  signals[SIGNAL_METADATA_CHANGED] = g_signal_new ("metadata-changed", G_TYPE_FROM_CLASS (klass),
+                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                                   G_TYPE_NONE, 0);
 }
 
 static void
@@ -303,6 +323,28 @@ saved_results_new (KilnExperiment *experiment,
   r->denoised_path = result_path (experiment, entry, "denoised");
   r->aligned_path = result_path (experiment, entry, "aligned");
   r->xf_path = result_path (experiment, entry, "alignment");
+  /* what kiln-cli run computed, for what the app did not record */
+  for (guint i = 0; i < experiment->time_points->len; i++)
+    {
+      KilnExperimentTimePoint *etp = g_ptr_array_index (experiment->time_points, i);
+      g_autoptr(JsonObject) results = NULL;
+      JsonObject *steps;
+
+      if (!g_str_equal (etp->name, tp_name))
+        continue;
+      results = kiln_pipeline_load_results (experiment, i, NULL);
+      if (results == NULL)
+        break;
+      steps = json_object_get_object_member (results, "steps");
+      pipeline_output (experiment, steps, "denoise", tp_name, "denoised.mrc", &r->denoised_path);
+      if (r->aligned_path == NULL)
+        {
+          g_clear_pointer (&r->xf_path, g_free);
+          pipeline_output (experiment, steps, "align", tp_name, "aligned.mrc", &r->aligned_path);
+          pipeline_output (experiment, steps, "align", tp_name, "align.xf", &r->xf_path);
+        }
+      break;
+    }
   return r;
 }
 
@@ -487,6 +529,89 @@ kiln_document_open_async (KilnDocument        *self,
   g_task_run_in_thread (task, open_thread);
 }
 
+/* @slot (NULL so far) gets DIR/tpNN/@file when the pipeline's record of @step lists it as an
+ * output and it exists. */
+static void
+pipeline_output (KilnExperiment *experiment,
+                 JsonObject     *steps,
+                 const char     *step,
+                 const char     *tp_name,
+                 const char     *file,
+                 char          **slot)
+{
+  g_autofree char *rel = g_strdup_printf ("%s/%s", tp_name, file);
+  g_autofree char *path = NULL;
+  JsonObject *rec, *outputs;
+
+  if (*slot != NULL || !json_object_has_member (steps, step) ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (steps, step)))
+    return;
+  rec = json_object_get_object_member (steps, step);
+  if (!json_object_has_member (rec, "outputs") ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (rec, "outputs")))
+    return;
+  outputs = json_object_get_object_member (rec, "outputs");
+  if (!json_object_has_member (outputs, rel))
+    return;
+  path = kiln_experiment_path (experiment, rel);
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    *slot = g_steal_pointer (&path);
+}
+
+/* Results that `kiln-cli run` computed (DIR/tpNN/results.json and its outputs) for what the app
+ * has not recorded itself. */
+static void
+adopt_pipeline_results (KilnDocument *self,
+                        TimePoint    *tp,
+                        guint         index)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) results = kiln_pipeline_load_results (self->experiment, index, &error);
+  JsonObject *steps;
+
+  if (results == NULL)
+    {
+      if (error != NULL)
+        g_warning ("%s", error->message);
+      return;
+    }
+  steps = json_object_get_object_member (results, "steps");
+  pipeline_output (self->experiment, steps, "denoise", tp->name, "denoised.mrc", &tp->saved_denoised);
+  if (tp->saved_aligned == NULL)
+    {
+      g_autofree char *aligned = NULL;
+      g_autofree char *xf = NULL;
+
+      pipeline_output (self->experiment, steps, "align", tp->name, "aligned.mrc", &aligned);
+      pipeline_output (self->experiment, steps, "align", tp->name, "align.xf", &xf);
+      if (aligned != NULL && xf != NULL)
+        {
+          g_free (tp->saved_xf);
+          tp->saved_aligned = g_steal_pointer (&aligned);
+          tp->saved_xf = g_steal_pointer (&xf);
+        }
+    }
+  if (!tp->has_axis && json_object_has_member (steps, "axis") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (steps, "axis")))
+    {
+      JsonObject *axis = json_object_get_object_member (steps, "axis");
+      JsonObject *details = json_object_has_member (axis, "details") &&
+                            JSON_NODE_HOLDS_OBJECT (json_object_get_member (axis, "details"))
+        ? json_object_get_object_member (axis, "details") : NULL;
+      double angle = json_number_or_nan (details, "axis_angle_deg");
+      double shift = json_number_or_nan (details, "axis_shift_px");
+
+      if (isfinite (angle) && isfinite (shift))
+        {
+          tp->has_axis = TRUE;
+          tp->axis_angle_deg = angle;
+          tp->axis_shift_px = shift;
+        }
+    }
+  pipeline_output (self->experiment, steps, "reconstruct", tp->name, "reconstruction.mrc", &tp->saved_recon);
+  pipeline_output (self->experiment, steps, "segment", tp->name, "labels.mrc", &tp->saved_labels);
+}
+
 gboolean
 kiln_document_open_finish (KilnDocument  *self,
                            GAsyncResult  *result,
@@ -531,6 +656,7 @@ kiln_document_open_finish (KilnDocument  *self,
                 tp->axis_shift_px = json_object_get_double_member (entry, "axis_shift_px");
               }
           }
+          adopt_pipeline_results (self, tp, i);
           g_ptr_array_add (self->time_points, tp);
         }
       self->title = g_strdup (self->experiment->title && *self->experiment->title
@@ -958,6 +1084,8 @@ static const char *const step_names[KILN_DOC_N_STEPS] = {
   "denoise", "align", "tilt-axis", "reconstruct", "segment",
 };
 
+
+
 const char *
 kiln_doc_step_to_string (KilnDocStep step)
 {
@@ -1290,10 +1418,17 @@ undo_redo (KilnDocument *self,
   ParamChange *c = g_queue_pop_head (from);
   g_autoptr(JsonObject) value = NULL;
 
-  if (c == NULL || self->experiment == NULL)
-    return FALSE;
+  if (c == NULL || (self->experiment == NULL && c->step != KILN_DOC_EXPERIMENT_EDIT))
+    {
+      if (c != NULL)
+        g_queue_push_head (from, c);
+      return FALSE;
+    }
   value = step_params_copy (undo ? c->before : c->after);
-  put_step_params (self, c->step, value);
+  if (c->step == KILN_DOC_EXPERIMENT_EDIT)
+    apply_metadata (self, value);
+  else
+    put_step_params (self, c->step, value);
   g_queue_push_head (to, c);
   self->last_change_us = 0;   /* the next change is a new undo step */
   g_signal_emit (self, signals[SIGNAL_PARAMS_CHANGED], 0, (guint) c->step);
@@ -1343,7 +1478,8 @@ save_result (KilnDocument *self,
              char        **saved_path,
              GError      **error)
 {
-  g_autofree char *rel = g_build_filename ("results", tp_name, file_name, NULL);
+  /* the pipeline's layout (docs/pipeline.md): DIR/tpNN/denoised.mrc, … */
+  g_autofree char *rel = g_strdup_printf ("%s/%s", tp_name, file_name);
   g_autofree char *path = kiln_experiment_path (self->experiment, rel);
   g_autofree char *dir = g_path_get_dirname (path);
   gboolean ok;
@@ -1377,6 +1513,37 @@ save_result (KilnDocument *self,
   return TRUE;
 }
 
+/* DIR/tpNN/axis.json as the pipeline's axis step writes it (kiln-cli run reads it). */
+static gboolean
+save_axis_json (KilnDocument  *self,
+                TimePoint     *tp,
+                GError       **error)
+{
+  g_autofree char *rel = g_strdup_printf ("%s/axis.json", tp->name);
+  g_autofree char *path = kiln_experiment_path (self->experiment, rel);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(JsonObject) o = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *with_nl = NULL;
+  GError *local = NULL;
+
+  json_object_set_double_member (o, "axis_angle_deg", tp->axis_angle_deg);
+  json_object_set_double_member (o, "axis_shift_px", tp->axis_shift_px);
+  json_object_set_boolean_member (o, "searched", FALSE);
+  node = json_node_init_object (json_node_alloc (), o);
+  text = json_to_string (node, TRUE);
+  with_nl = g_strconcat (text, "\n", NULL);
+  if (g_mkdir_with_parents (dir, 0755) != 0 || !g_file_set_contents (path, with_nl, -1, &local))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("%s: cannot save: %s"), path,
+                   local != NULL ? local->message : g_strerror (errno));
+      g_clear_error (&local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Keep a result saved earlier (and not loaded since) in the new entry. */
 static void
 keep_saved (KilnDocument *self,
@@ -1406,6 +1573,19 @@ kiln_document_save (KilnDocument  *self,
                    _("Only an experiment folder can be saved (this is a single imported tilt series)"));
       return FALSE;
     }
+  /* series imported from outside the folder are copied in first (experiment.json holds
+   * relative paths only) */
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+
+      if (!path_is_inside (tp->path, self->experiment->dir) ||
+          (tp->angles_path != NULL && !path_is_inside (tp->angles_path, self->experiment->dir)))
+        {
+          g_autofree char *dir = g_strdup (self->experiment->dir);
+          return kiln_document_save_as (self, dir, error);
+        }
+    }
   for (guint i = 0; i < self->time_points->len; i++)
     {
       TimePoint *tp = g_ptr_array_index (self->time_points, i);
@@ -1423,7 +1603,7 @@ kiln_document_save (KilnDocument  *self,
         {
           if (!save_result (self, entry, tp->name, "aligned", "aligned.mrc", tp->aligned,
                             &tp->saved_aligned, error) ||
-              !save_result (self, entry, tp->name, "alignment", "aligned.xf", tp,
+              !save_result (self, entry, tp->name, "alignment", "align.xf", tp,
                             &tp->saved_xf, error))
             return FALSE;
         }
@@ -1436,6 +1616,8 @@ kiln_document_save (KilnDocument  *self,
         {
           json_object_set_double_member (entry, "axis_angle_deg", tp->axis_angle_deg);
           json_object_set_double_member (entry, "axis_shift_px", tp->axis_shift_px);
+          if (!save_axis_json (self, tp, error))
+            return FALSE;
         }
       if (tp->recon != NULL)
         {
@@ -1460,6 +1642,7 @@ kiln_document_save (KilnDocument  *self,
   if (!kiln_experiment_save (self->experiment, self->experiment->dir, error))
     return FALSE;
   self->modified = FALSE;
+  kiln_document_remove_autosave (self);   /* the saved state supersedes it */
   return TRUE;
 }
 
@@ -1540,4 +1723,1028 @@ kiln_document_get_sim_params (KilnDocument  *self,
 #undef GET_I
 #undef GET_B
   return kiln_sim_params_validate (p, NULL);
+}
+
+/* ---- Experiment metadata (the Experiment panel) -------------------------------------------- */
+
+static double
+json_number_or_nan (JsonObject *o,
+                    const char *key)
+{
+  JsonNode *n = o != NULL && json_object_has_member (o, key) ? json_object_get_member (o, key) : NULL;
+
+  if (n == NULL || !JSON_NODE_HOLDS_VALUE (n))
+    return NAN;
+  return json_node_get_double (n);
+}
+
+static void
+json_set_number_or_null (JsonObject *o,
+                         const char *key,
+                         double      v)
+{
+  if (isfinite (v))
+    json_object_set_double_member (o, key, v);
+  else
+    json_object_set_null_member (o, key);
+}
+
+static KilnExperimentTimePoint *
+get_etp (KilnDocument *self,
+         guint         index)
+{
+  if (self->experiment == NULL || index >= self->experiment->time_points->len)
+    return NULL;
+  return g_ptr_array_index (self->experiment->time_points, index);
+}
+
+/* A path as experiment.json stores it: relative inside the folder, else absolute (unsaved). */
+static char *
+experiment_relative (KilnDocument *self,
+                     const char   *abs_path)
+{
+  g_autofree char *prefix = NULL;
+
+  if (abs_path == NULL)
+    return NULL;
+  if (self->experiment == NULL || self->experiment->dir == NULL)
+    return g_strdup (abs_path);
+  prefix = g_strconcat (self->experiment->dir, G_DIR_SEPARATOR_S, NULL);
+  if (g_str_has_prefix (abs_path, prefix))
+    return g_strdup (abs_path + strlen (prefix));
+  return g_strdup (abs_path);
+}
+
+double
+kiln_document_get_pixel_size_nm (KilnDocument *self)
+{
+  TimePoint *tp;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), 0);
+  if (self->experiment != NULL)
+    return self->experiment->pixel_size_nm > 0 ? self->experiment->pixel_size_nm : 0;
+  tp = get_tp (self, 0);
+  return tp != NULL && tp->stack != NULL && tp->stack->pixel_size_nm > 0 ? tp->stack->pixel_size_nm : 0;
+}
+
+const char *
+kiln_document_get_time_point_path (KilnDocument *self,
+                                   guint         index)
+{
+  TimePoint *tp = get_tp (self, index);
+
+  return tp != NULL ? tp->path : NULL;
+}
+
+const char *
+kiln_document_get_angles_path (KilnDocument *self,
+                               guint         index)
+{
+  TimePoint *tp = get_tp (self, index);
+
+  return tp != NULL ? tp->angles_path : NULL;
+}
+
+/* Everything the Experiment panel edits, as one JSON object (the undo unit). */
+static JsonObject *
+metadata_snapshot (KilnDocument *self)
+{
+  JsonObject *o = json_object_new ();
+  JsonArray *a = json_array_new ();
+
+  json_set_number_or_null (o, "pixel_size_nm", kiln_document_get_pixel_size_nm (self));
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+      JsonObject *t = json_object_new ();
+
+      json_object_set_string_member (t, "name", tp->name);
+      json_set_number_or_null (t, "pt_time_s", tp->pt_time_s);
+      json_set_number_or_null (t, "temperature_C", tp->temperature_c);
+      if (tp->angles_path != NULL)
+        json_object_set_string_member (t, "angles", tp->angles_path);
+      else
+        json_object_set_null_member (t, "angles");
+      json_array_add_object_element (a, t);
+    }
+  json_object_set_array_member (o, "time_points", a);
+  return o;
+}
+
+static void
+set_stack_pixel_size (KilnImageStack *stack,
+                      double          nm)
+{
+  if (stack != NULL)
+    stack->pixel_size_nm = nm;
+}
+
+static void
+apply_pixel_size (KilnDocument *self,
+                  double        nm)
+{
+  if (!(nm > 0))
+    return;
+  if (self->experiment != NULL)
+    self->experiment->pixel_size_nm = nm;
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+      set_stack_pixel_size (tp->stack, nm);
+      set_stack_pixel_size (tp->denoised, nm);
+      set_stack_pixel_size (tp->aligned, nm);
+    }
+}
+
+/* Give the loaded stack of @tp the angles of @path (when their count fits); NULL puts back the
+ * angles the series file had. */
+static void
+apply_angles (KilnDocument *self,
+              guint         index,
+              const char   *path)
+{
+  TimePoint *tp = get_tp (self, index);
+  KilnExperimentTimePoint *etp = get_etp (self, index);
+  double *file_angles;
+
+  if (g_strcmp0 (tp->angles_path, path) == 0)
+    return;
+  g_free (tp->angles_path);
+  tp->angles_path = g_strdup (path);
+  if (etp != NULL)
+    {
+      g_free (etp->angles);
+      etp->angles = experiment_relative (self, path);
+    }
+  if (tp->stack == NULL)
+    return;
+  /* the series' own angles are kept once, so that going back to them needs no re-read */
+  file_angles = g_object_get_data (G_OBJECT (self), tp->name);
+  if (file_angles == NULL && tp->stack->has_angles)
+    {
+      file_angles = g_memdup2 (tp->stack->angles_deg, sizeof (double) * tp->stack->n_tilts);
+      g_object_set_data_full (G_OBJECT (self), tp->name, file_angles, g_free);
+    }
+  if (path != NULL)
+    {
+      guint n = 0;
+      g_autofree double *angles = kiln_tlt_load (path, &n, NULL);
+
+      if (angles != NULL && n == tp->stack->n_tilts)
+        kiln_image_stack_set_angles (tp->stack, angles, n, NULL);
+    }
+  else if (file_angles != NULL)
+    kiln_image_stack_set_angles (tp->stack, file_angles, tp->stack->n_tilts, NULL);
+}
+
+static void
+apply_metadata (KilnDocument *self,
+                JsonObject   *snapshot)
+{
+  JsonArray *a;
+
+  if (snapshot == NULL)
+    return;
+  apply_pixel_size (self, json_number_or_nan (snapshot, "pixel_size_nm"));
+  a = json_object_has_member (snapshot, "time_points")
+    ? json_object_get_array_member (snapshot, "time_points") : NULL;
+  for (guint i = 0; a != NULL && i < MIN (json_array_get_length (a), self->time_points->len); i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+      KilnExperimentTimePoint *etp = get_etp (self, i);
+      JsonObject *t = json_array_get_object_element (a, i);
+      const char *angles;
+
+      if (t == NULL)
+        continue;
+      tp->pt_time_s = json_number_or_nan (t, "pt_time_s");
+      tp->temperature_c = json_number_or_nan (t, "temperature_C");
+      if (etp != NULL)
+        {
+          etp->time_s = tp->pt_time_s;
+          etp->temperature_c = tp->temperature_c;
+        }
+      angles = json_object_get_string_member_with_default (t, "angles", NULL);
+      apply_angles (self, i, angles);
+    }
+  self->modified = TRUE;
+  g_signal_emit (self, signals[SIGNAL_METADATA_CHANGED], 0);
+}
+
+/* Record one metadata edit: @before is the snapshot taken before the change (owned). */
+static void
+push_metadata_change (KilnDocument *self,
+                      JsonObject   *before)
+{
+  ParamChange *c = g_new0 (ParamChange, 1);
+
+  c->step = KILN_DOC_EXPERIMENT_EDIT;
+  c->before = before;
+  c->after = metadata_snapshot (self);
+  g_queue_push_head (&self->undo, c);
+  while (self->undo.length > 200)
+    param_change_free (g_queue_pop_tail (&self->undo));
+  g_queue_clear_full (&self->redo, param_change_free);
+  self->last_change_us = 0;
+  self->modified = TRUE;
+  g_signal_emit (self, signals[SIGNAL_METADATA_CHANGED], 0);
+}
+
+gboolean
+kiln_document_set_pixel_size_nm (KilnDocument *self,
+                                 double        pixel_size_nm)
+{
+  JsonObject *before;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  if (!(pixel_size_nm > 0) || !isfinite (pixel_size_nm) || self->time_points->len == 0 ||
+      pixel_size_nm == kiln_document_get_pixel_size_nm (self))
+    return FALSE;
+  before = metadata_snapshot (self);
+  apply_pixel_size (self, pixel_size_nm);
+  push_metadata_change (self, before);
+  return TRUE;
+}
+
+static gboolean
+set_time_point_number (KilnDocument *self,
+                       guint         index,
+                       gboolean      is_time,
+                       double        value)
+{
+  TimePoint *tp = get_tp (self, index);
+  KilnExperimentTimePoint *etp = get_etp (self, index);
+  JsonObject *before;
+
+  if (tp == NULL || !isfinite (value) ||
+      (is_time ? tp->pt_time_s : tp->temperature_c) == value)
+    return FALSE;
+  before = metadata_snapshot (self);
+  if (is_time)
+    tp->pt_time_s = value;
+  else
+    tp->temperature_c = value;
+  if (etp != NULL)
+    {
+      etp->time_s = tp->pt_time_s;
+      etp->temperature_c = tp->temperature_c;
+    }
+  push_metadata_change (self, before);
+  return TRUE;
+}
+
+gboolean
+kiln_document_set_time_s (KilnDocument *self,
+                          guint         index,
+                          double        time_s)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  return set_time_point_number (self, index, TRUE, time_s);
+}
+
+gboolean
+kiln_document_set_temperature_c (KilnDocument *self,
+                                 guint         index,
+                                 double        temperature_c)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  return set_time_point_number (self, index, FALSE, temperature_c);
+}
+
+gboolean
+kiln_document_set_angles_path (KilnDocument  *self,
+                               guint          index,
+                               const char    *path,
+                               GError       **error)
+{
+  TimePoint *tp = get_tp (self, index);
+  JsonObject *before;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  if (tp == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("There is no time point %u"),
+                   index + 1);
+      return FALSE;
+    }
+  if (path != NULL)
+    {
+      guint n = 0;
+      g_autofree double *angles = kiln_tlt_load (path, &n, error);
+      if (angles == NULL)
+        return FALSE;
+    }
+  if (g_strcmp0 (tp->angles_path, path) == 0)
+    return TRUE;
+  before = metadata_snapshot (self);
+  apply_angles (self, index, path);
+  push_metadata_change (self, before);
+  return TRUE;
+}
+
+static void
+strv_take (GStrvBuilder *b,
+           char         *s)
+{
+  g_strv_builder_add (b, s);
+  g_free (s);
+}
+
+char **
+kiln_document_validate (KilnDocument *self)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  double last_time = NAN;
+  guint last_index = 0;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), NULL);
+  if (self->time_points->len > 0 && !(kiln_document_get_pixel_size_nm (self) > 0))
+    g_strv_builder_add (b, _("The pixel size is unknown: enter it (nm) before reconstructing or measuring."));
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+
+      if (!isfinite (tp->pt_time_s))
+        {
+          if (self->time_points->len > 1)
+            strv_take (b, g_strdup_printf (_("T%u has no PT time (s)."), i + 1));
+        }
+      else
+        {
+          if (isfinite (last_time) && tp->pt_time_s <= last_time)
+            strv_take (b, g_strdup_printf (_("PT times do not increase: T%u is at %g s, after T%u at %g s."),
+                                                     i + 1, tp->pt_time_s, last_index + 1, last_time));
+          last_time = tp->pt_time_s;
+          last_index = i;
+        }
+      if (tp->stack == NULL)
+        continue;
+      if (tp->angles_path != NULL)
+        {
+          guint n = 0;
+          g_autoptr(GError) error = NULL;
+          g_autofree double *angles = kiln_tlt_load (tp->angles_path, &n, &error);
+
+          if (angles == NULL)
+            strv_take (b, g_strdup_printf ("T%u: %s", i + 1, error->message));
+          else if (n != tp->stack->n_tilts)
+            strv_take (b, g_strdup_printf (_("T%u: %s has %u angles but the series has %u tilts."),
+                                                     i + 1, tp->angles_path, n, tp->stack->n_tilts));
+        }
+      else if (!tp->stack->has_angles)
+        strv_take (b, g_strdup_printf (_("T%u: the series has no tilt angles; load a .tlt file."),
+                                                 i + 1));
+    }
+  return g_strv_builder_end (b);
+}
+
+const char *
+kiln_document_get_folder (KilnDocument *self)
+{
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), NULL);
+  return self->experiment != NULL ? self->experiment->dir : NULL;
+}
+
+/* A single series becomes an unsaved experiment of one time point. */
+static void
+ensure_experiment (KilnDocument *self)
+{
+  if (self->experiment != NULL)
+    return;
+  self->experiment = kiln_experiment_new ();
+  self->experiment->title = g_strdup (_("New experiment"));
+  self->experiment->pixel_size_nm = kiln_document_get_pixel_size_nm (self);
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+
+      g_free (tp->name);
+      tp->name = g_strdup_printf ("tp%02u", i + 1);
+      kiln_experiment_add_time_point (self->experiment, tp->name, tp->pt_time_s, tp->temperature_c,
+                                      tp->path, tp->angles_path, NULL);
+      tp->results_loaded = TRUE;
+    }
+  g_free (self->title);
+  self->title = g_strdup (self->experiment->title);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+}
+
+typedef struct
+{
+  char           *path;
+  char           *angles_path;
+  char           *sort_key;
+  double          sort_time;   /* s: the series' time, else its first tilt's, else the file's mtime */
+  KilnImageStack *stack;
+} ImportItem;
+
+static void
+import_item_clear (gpointer data)
+{
+  ImportItem *it = data;
+
+  g_free (it->path);
+  g_free (it->angles_path);
+  g_free (it->sort_key);
+  g_clear_pointer (&it->stack, kiln_image_stack_unref);
+}
+
+typedef struct
+{
+  GArray           *items;   /* of ImportItem */
+  KilnImportOrder   order;
+  KilnProgressFunc  progress;
+  gpointer          progress_data;
+} ImportData;
+
+static void
+import_data_free (ImportData *d)
+{
+  g_array_unref (d->items);
+  g_free (d);
+}
+
+static int
+import_compare (gconstpointer a,
+                gconstpointer b,
+                gpointer      data)
+{
+  const ImportItem *x = a, *y = b;
+  KilnImportOrder order = GPOINTER_TO_INT (data);
+
+  if (order == KILN_IMPORT_BY_TIME)
+    {
+      gboolean fx = isfinite (x->sort_time), fy = isfinite (y->sort_time);
+      if (fx != fy)
+        return fx ? -1 : 1;   /* unknown times last */
+      if (fx && x->sort_time != y->sort_time)
+        return x->sort_time < y->sort_time ? -1 : 1;
+    }
+  return strcmp (x->sort_key, y->sort_key);
+}
+
+/* NAME.tlt or NAME.rawtlt next to the series, or NULL. */
+static char *
+sibling_tlt (const char *path)
+{
+  const char *dot = strrchr (path, '.');
+  const char *slash = strrchr (path, G_DIR_SEPARATOR);
+  g_autofree char *stem = dot != NULL && (slash == NULL || dot > slash)
+    ? g_strndup (path, dot - path) : g_strdup (path);
+  const char *suffixes[] = { ".tlt", ".rawtlt" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *p = g_strconcat (stem, suffixes[i], NULL);
+      if (g_file_test (p, G_FILE_TEST_IS_REGULAR))
+        return g_steal_pointer (&p);
+    }
+  return NULL;
+}
+
+static void
+import_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  ImportData *d = task_data;
+  GError *error = NULL;
+
+  for (guint i = 0; i < d->items->len; i++)
+    {
+      ImportItem *it = &g_array_index (d->items, ImportItem, i);
+      g_autofree char *base = g_path_get_basename (it->path);
+      g_autofree char *what = g_strdup_printf (_("Reading %s"), base);
+
+      kiln_report (d->progress, d->progress_data, (double) i / d->items->len, what);
+      it->stack = kiln_io_load_stack (it->path, cancellable, &error);
+      if (it->stack == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      it->angles_path = sibling_tlt (it->path);
+      if (it->angles_path != NULL)
+        {
+          guint n = 0;
+          g_autofree double *angles = kiln_tlt_load (it->angles_path, &n, NULL);
+          /* a count that does not fit is left for the validation message */
+          if (angles != NULL && n == it->stack->n_tilts)
+            kiln_image_stack_set_angles (it->stack, angles, n, NULL);
+        }
+      it->sort_key = g_utf8_collate_key_for_filename (base, -1);
+      if (isfinite (it->stack->time_s))
+        it->sort_time = it->stack->time_s;
+      else if (it->stack->meta != NULL && isfinite (it->stack->meta[0].time_s))
+        it->sort_time = it->stack->meta[0].time_s;
+      else
+        {
+          gint64 us = modification_time_us (it->path);
+          it->sort_time = us >= 0 ? us / 1e6 : NAN;
+        }
+    }
+  g_array_sort_with_data (d->items, import_compare, GINT_TO_POINTER (d->order));
+  kiln_report (d->progress, d->progress_data, 1.0, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+kiln_document_import_async (KilnDocument        *self,
+                            GFile              **files,
+                            guint                n_files,
+                            KilnImportOrder      order,
+                            GCancellable        *cancellable,
+                            KilnProgressFunc     progress,
+                            gpointer             progress_data,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  ImportData *d = g_new0 (ImportData, 1);
+
+  d->items = g_array_new (FALSE, TRUE, sizeof (ImportItem));
+  g_array_set_clear_func (d->items, import_item_clear);
+  d->order = order;
+  d->progress = progress;
+  d->progress_data = progress_data;
+  g_task_set_source_tag (task, kiln_document_import_async);
+  g_task_set_task_data (task, d, (GDestroyNotify) import_data_free);
+  for (guint i = 0; i < n_files; i++)
+    {
+      ImportItem it = { 0 };
+
+      it.path = g_file_get_path (files[i]);
+      if (it.path == NULL)
+        {
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                   _("Only local files can be imported"));
+          return;
+        }
+      g_array_append_val (d->items, it);
+    }
+  if (n_files == 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _("No tilt series to import"));
+      return;
+    }
+  g_task_run_in_thread (task, import_thread);
+}
+
+static gboolean
+time_point_named (KilnDocument *self,
+                  const char   *name)
+{
+  for (guint j = 0; j < self->time_points->len; j++)
+    if (g_str_equal (((TimePoint *) g_ptr_array_index (self->time_points, j))->name, name))
+      return TRUE;
+  return FALSE;
+}
+
+guint
+kiln_document_import_finish (KilnDocument  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  ImportData *d;
+  guint added = 0;
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return 0;
+  d = g_task_get_task_data (G_TASK (result));
+  ensure_experiment (self);
+  for (guint i = 0; i < d->items->len; i++)
+    {
+      ImportItem *it = &g_array_index (d->items, ImportItem, i);
+      TimePoint *tp = g_new0 (TimePoint, 1);
+      guint number = self->time_points->len + 1;
+      g_autofree char *tilts = NULL;
+      g_autofree char *angles = NULL;
+
+      /* a name no other time point has */
+      do
+        {
+          g_free (tp->name);
+          tp->name = g_strdup_printf ("tp%02u", number++);
+        }
+      while (results_entry (self->experiment, tp->name) != NULL || time_point_named (self, tp->name));
+      tp->pt_time_s = it->stack->time_s;
+      tp->temperature_c = it->stack->temperature_c;
+      tp->path = g_strdup (it->path);
+      tp->angles_path = g_strdup (it->angles_path);
+      tp->stack = g_steal_pointer (&it->stack);
+      tp->results_loaded = TRUE;
+      if (!(self->experiment->pixel_size_nm > 0) && tp->stack->pixel_size_nm > 0)
+        self->experiment->pixel_size_nm = tp->stack->pixel_size_nm;
+      else if (tp->stack->pixel_size_nm <= 0)
+        tp->stack->pixel_size_nm = self->experiment->pixel_size_nm;
+      tilts = experiment_relative (self, tp->path);
+      angles = experiment_relative (self, tp->angles_path);
+      kiln_experiment_add_time_point (self->experiment, tp->name, tp->pt_time_s, tp->temperature_c,
+                                      tilts, angles, NULL);
+      g_ptr_array_add (self->time_points, tp);
+      added++;
+    }
+  self->modified = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_TIME_POINTS]);
+  g_signal_emit (self, signals[SIGNAL_METADATA_CHANGED], 0);
+  return added;
+}
+
+static gboolean
+path_is_inside (const char *path,
+                const char *dir)
+{
+  g_autofree char *prefix = g_strconcat (dir, G_DIR_SEPARATOR_S, NULL);
+
+  return path != NULL && g_str_has_prefix (path, prefix);
+}
+
+gboolean
+kiln_document_save_as (KilnDocument  *self,
+                       const char    *dir,
+                       GError       **error)
+{
+  g_autofree char *abs_dir = NULL;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  g_return_val_if_fail (dir != NULL, FALSE);
+  if (self->time_points->len == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("There is nothing to save"));
+      return FALSE;
+    }
+  if (!(kiln_document_get_pixel_size_nm (self) > 0))
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
+                   _("Cannot save the experiment into %s: enter the pixel size (nm) first"), dir);
+      return FALSE;
+    }
+  abs_dir = g_canonicalize_filename (dir, NULL);
+  if (g_mkdir_with_parents (abs_dir, 0755) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   _("Cannot create the folder %s: %s"), abs_dir, g_strerror (errsv));
+      return FALSE;
+    }
+  ensure_experiment (self);
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+      g_autoptr(KilnImageStack) stack = NULL;
+      g_autofree char *rel = NULL;
+      g_autofree char *abs = NULL;
+      g_autofree char *tp_dir = NULL;
+
+      if (path_is_inside (tp->path, abs_dir) &&
+          (tp->angles_path == NULL || path_is_inside (tp->angles_path, abs_dir)))
+        continue;
+      /* copy the series (and its angles) into the folder, as kiln-cli simulate lays them out */
+      stack = tp->stack != NULL ? kiln_image_stack_ref (tp->stack)
+        : read_stack (tp->path, tp->angles_path, self->experiment->pixel_size_nm, NULL, error);
+      if (stack == NULL)
+        return FALSE;
+      tp_dir = g_build_filename (abs_dir, tp->name, NULL);
+      if (g_mkdir_with_parents (tp_dir, 0755) != 0)
+        {
+          int errsv = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                       _("Cannot create the folder %s: %s"), tp_dir, g_strerror (errsv));
+          return FALSE;
+        }
+      abs = g_build_filename (tp_dir, "tilts.mrc", NULL);
+      if (!kiln_mrc_save_stack (stack, abs, "kiln import", error))
+        return FALSE;
+      g_free (tp->path);
+      tp->path = g_steal_pointer (&abs);
+      g_clear_pointer (&tp->angles_path, g_free);
+      if (stack->has_angles)
+        {
+          abs = g_build_filename (tp_dir, "angles.tlt", NULL);
+          if (!kiln_tlt_save (abs, stack->angles_deg, stack->n_tilts, error))
+            return FALSE;
+          tp->angles_path = g_steal_pointer (&abs);
+        }
+    }
+  /* every path now lies in the folder: store them relative to it */
+  g_free (self->experiment->dir);
+  self->experiment->dir = g_strdup (abs_dir);
+  if (self->experiment->title == NULL || g_str_equal (self->experiment->title, _("New experiment")))
+    {
+      /* a new experiment is named after its folder */
+      g_free (self->experiment->title);
+      self->experiment->title = g_path_get_basename (abs_dir);
+      g_free (self->title);
+      self->title = g_strdup (self->experiment->title);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+    }
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+      KilnExperimentTimePoint *etp = get_etp (self, i);
+
+      g_free (etp->tilts);
+      etp->tilts = experiment_relative (self, tp->path);
+      g_free (etp->angles);
+      etp->angles = experiment_relative (self, tp->angles_path);
+    }
+  if (!kiln_document_save (self, error))
+    return FALSE;
+  g_signal_emit (self, signals[SIGNAL_METADATA_CHANGED], 0);
+  return TRUE;
+}
+
+/* ---- Methods paragraph ----------------------------------------------------------------------- */
+
+static JsonObject *
+json_object_deep_copy (JsonObject *o)
+{
+  return step_params_copy (o);
+}
+
+KilnExperiment *
+kiln_document_dup_pipeline_experiment (KilnDocument *self)
+{
+  KilnExperiment *e;
+  g_autoptr(JsonObject) axis = NULL;
+  JsonObject *axis_results;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), NULL);
+  if (self->experiment == NULL)
+    return NULL;
+  e = kiln_experiment_new ();
+  e->title = g_strdup (self->experiment->title);
+  e->pixel_size_nm = self->experiment->pixel_size_nm;
+  e->dir = g_strdup (self->experiment->dir);
+  for (guint i = 0; i < self->experiment->time_points->len; i++)
+    {
+      KilnExperimentTimePoint *etp = g_ptr_array_index (self->experiment->time_points, i);
+      kiln_experiment_add_time_point (e, etp->name, etp->time_s, etp->temperature_c, etp->tilts,
+                                      etp->angles, etp->truth);
+    }
+  /* the pipeline's steps, keeping only the parameters kiln-cli run knows (the app's own keys,
+   * e.g. the tilt-axis preview, are not part of the analysis) */
+  for (guint st = 0; st < KILN_N_STEPS; st++)
+    {
+      const char *name = kiln_step_to_string (st);
+      JsonObject *rec = kiln_experiment_get_step (self->experiment, name);
+      g_autoptr(JsonObject) defaults = kiln_pipeline_step_defaults (st);
+      g_autoptr(JsonObject) copy = NULL;
+      g_autoptr(GList) members = NULL;
+
+      if (rec == NULL)
+        continue;
+      copy = json_object_deep_copy (rec);
+      members = json_object_get_members (copy);
+      for (GList *l = members; l != NULL; l = l->next)
+        if (!g_str_equal (l->data, "results") && !json_object_has_member (defaults, l->data))
+          json_object_remove_member (copy, l->data);
+      kiln_experiment_set_step (e, name, copy);
+    }
+  /* the axes chosen in the app, as the pipeline's per-time-point results */
+  axis = kiln_experiment_get_step (e, "axis") != NULL
+    ? json_object_ref (kiln_experiment_get_step (e, "axis")) : json_object_new ();
+  if (!json_object_has_member (axis, "results") ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (axis, "results")))
+    json_object_set_object_member (axis, "results", json_object_new ());
+  axis_results = json_object_get_object_member (axis, "results");
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+      JsonObject *entry, *details;
+
+      if (!tp->has_axis)
+        continue;
+      entry = json_object_new ();
+      details = json_object_new ();
+      json_object_set_double_member (details, "axis_angle_deg", tp->axis_angle_deg);
+      json_object_set_double_member (details, "axis_shift_px", tp->axis_shift_px);
+      json_object_set_object_member (entry, "details", details);
+      json_object_set_object_member (axis_results, tp->name, entry);
+    }
+  if (json_object_get_size (axis_results) > 0)
+    kiln_experiment_set_step (e, "axis", axis);
+  return e;
+}
+
+char *
+kiln_document_dup_methods (KilnDocument  *self,
+                           GError       **error)
+{
+  g_autoptr(KilnExperiment) e = NULL;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), NULL);
+  e = kiln_document_dup_pipeline_experiment (self);
+  if (e == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("The methods paragraph needs an experiment (this is a single tilt series)"));
+      return NULL;
+    }
+  return kiln_pipeline_methods (e, error);
+}
+
+/* ---- Autosave ------------------------------------------------------------------------------ */
+
+char *
+kiln_document_dup_autosave_path (KilnDocument *self)
+{
+  g_autoptr(GChecksum) sum = NULL;
+  g_autofree char *name = NULL;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), NULL);
+  if (self->experiment != NULL && self->experiment->dir != NULL)
+    return g_build_filename (self->experiment->dir, ".experiment.autosave.json", NULL);
+  if (self->time_points->len == 0)
+    return NULL;
+  /* unsaved: named after the series it holds, so that reopening them finds it */
+  sum = g_checksum_new (G_CHECKSUM_SHA256);
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+      g_checksum_update (sum, (const guchar *) tp->path, -1);
+      g_checksum_update (sum, (const guchar *) "\n", 1);
+    }
+  name = g_strdup_printf ("%.16s.json", g_checksum_get_string (sum));
+  return g_build_filename (g_get_user_state_dir (), "kiln", "autosave", name, NULL);
+}
+
+gboolean
+kiln_document_autosave (KilnDocument  *self,
+                        GError       **error)
+{
+  g_autofree char *path = kiln_document_dup_autosave_path (self);
+  g_autofree char *dir = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonObject) root = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *steps = json_object_new ();
+  JsonObject *axes = json_object_new ();
+  GError *local = NULL;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  if (path == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("There is nothing to autosave"));
+      return FALSE;
+    }
+  json_object_set_string_member (root, "format", "kiln-autosave");
+  json_object_set_int_member (root, "format_version", 1);
+  json_object_set_int_member (root, "saved_at_unix_us", g_get_real_time ());
+  json_object_set_object_member (root, "metadata", metadata_snapshot (self));
+  for (guint st = 0; st < KILN_DOC_N_STEPS; st++)
+    {
+      JsonObject *p = kiln_document_get_step_params (self, st);
+      if (p != NULL)
+        json_object_set_object_member (steps, step_names[st], step_params_copy (p));
+    }
+  json_object_set_object_member (root, "steps", steps);
+  for (guint i = 0; i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+      JsonObject *a;
+
+      if (!tp->has_axis)
+        continue;
+      a = json_object_new ();
+      json_object_set_double_member (a, "axis_angle_deg", tp->axis_angle_deg);
+      json_object_set_double_member (a, "axis_shift_px", tp->axis_shift_px);
+      json_object_set_object_member (axes, tp->name, a);
+    }
+  json_object_set_object_member (root, "axes", axes);
+
+  node = json_node_init_object (json_node_alloc (), root);
+  text = json_to_string (node, TRUE);
+  dir = g_path_get_dirname (path);
+  if (g_mkdir_with_parents (dir, 0755) != 0)
+    {
+      int errsv = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   _("Cannot create the folder %s: %s"), dir, g_strerror (errsv));
+      return FALSE;
+    }
+  /* temporary file + rename: a crash leaves the previous autosave or the new one */
+  if (!g_file_set_contents (path, text, -1, &local))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("%s: cannot autosave: %s"), path,
+                   local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gint64
+modification_time_us (const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_TIME_MODIFIED ","
+                                                 G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC,
+                                                 G_FILE_QUERY_INFO_NONE, NULL, NULL);
+  g_autoptr(GDateTime) t = NULL;
+
+  if (info == NULL)
+    return -1;
+  t = g_file_info_get_modification_date_time (info);
+  return t != NULL ? g_date_time_to_unix (t) * G_USEC_PER_SEC + g_date_time_get_microsecond (t) : -1;
+}
+
+gboolean
+kiln_document_has_newer_autosave (KilnDocument *self)
+{
+  g_autofree char *path = kiln_document_dup_autosave_path (self);
+  gint64 autosaved;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  if (path == NULL)
+    return FALSE;
+  autosaved = modification_time_us (path);
+  if (autosaved < 0)
+    return FALSE;
+  if (self->experiment != NULL && self->experiment->dir != NULL)
+    {
+      g_autofree char *json = g_build_filename (self->experiment->dir, "experiment.json", NULL);
+      return autosaved > modification_time_us (json);
+    }
+  return TRUE;
+}
+
+gboolean
+kiln_document_restore_autosave (KilnDocument  *self,
+                                GError       **error)
+{
+  g_autofree char *path = kiln_document_dup_autosave_path (self);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root, *steps, *axes;
+  JsonNode *node;
+
+  g_return_val_if_fail (KILN_IS_DOCUMENT (self), FALSE);
+  if (path == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("There is no autosave"));
+      return FALSE;
+    }
+  if (!json_parser_load_from_file (parser, path, error))
+    {
+      g_prefix_error (error, "%s: ", path);
+      return FALSE;
+    }
+  node = json_parser_get_root (parser);
+  root = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  if (root == NULL ||
+      g_strcmp0 (json_object_get_string_member_with_default (root, "format", NULL), "kiln-autosave") != 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA, _("%s is not a Kiln autosave"), path);
+      return FALSE;
+    }
+  if (json_object_has_member (root, "metadata") &&
+      JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "metadata")))
+    {
+      JsonObject *before = metadata_snapshot (self);
+      apply_metadata (self, json_object_get_object_member (root, "metadata"));
+      push_metadata_change (self, before);
+    }
+  steps = json_object_has_member (root, "steps") &&
+          JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "steps"))
+    ? json_object_get_object_member (root, "steps") : NULL;
+  for (guint st = 0; steps != NULL && st < KILN_DOC_N_STEPS; st++)
+    if (json_object_has_member (steps, step_names[st]) &&
+        JSON_NODE_HOLDS_OBJECT (json_object_get_member (steps, step_names[st])))
+      {
+        kiln_document_set_step_params (self, st, json_object_get_object_member (steps, step_names[st]));
+        self->last_change_us = 0;
+        g_signal_emit (self, signals[SIGNAL_PARAMS_CHANGED], 0, (guint) st);
+      }
+  axes = json_object_has_member (root, "axes") &&
+         JSON_NODE_HOLDS_OBJECT (json_object_get_member (root, "axes"))
+    ? json_object_get_object_member (root, "axes") : NULL;
+  for (guint i = 0; axes != NULL && i < self->time_points->len; i++)
+    {
+      TimePoint *tp = g_ptr_array_index (self->time_points, i);
+      JsonObject *a;
+      double angle, shift;
+
+      if (!json_object_has_member (axes, tp->name) ||
+          !JSON_NODE_HOLDS_OBJECT (json_object_get_member (axes, tp->name)))
+        continue;
+      a = json_object_get_object_member (axes, tp->name);
+      angle = json_number_or_nan (a, "axis_angle_deg");
+      shift = json_number_or_nan (a, "axis_shift_px");
+      if (isfinite (angle) && isfinite (shift))
+        kiln_document_set_axis (self, i, angle, shift);
+    }
+  self->modified = TRUE;
+  return TRUE;
+}
+
+void
+kiln_document_remove_autosave (KilnDocument *self)
+{
+  g_autofree char *path = kiln_document_dup_autosave_path (self);
+
+  g_return_if_fail (KILN_IS_DOCUMENT (self));
+  if (path != NULL)
+    g_unlink (path);
 }

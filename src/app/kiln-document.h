@@ -179,6 +179,99 @@ gboolean        kiln_document_get_modified         (KilnDocument  *self);
 gboolean        kiln_document_save                 (KilnDocument  *self,
                                                     GError       **error);
 
+
+/* ---- Experiment metadata (the Experiment panel) -------------------------------------------- */
+
+/* "params-changed" carries this value when undo/redo restored the experiment's metadata (pixel
+ * size, PT times, temperatures, angle files) rather than a step's parameters. */
+#define KILN_DOC_EXPERIMENT_EDIT KILN_DOC_N_STEPS
+
+/* Pixel size (nm) of the experiment (of the series for a single one); 0 when unknown. */
+double          kiln_document_get_pixel_size_nm    (KilnDocument  *self);
+/* Undoable edits (one undo step per control, like step parameters). Values must be finite
+ * (pixel size > 0); return FALSE (nothing changed) otherwise. */
+gboolean        kiln_document_set_pixel_size_nm    (KilnDocument  *self,
+                                                    double         pixel_size_nm);
+gboolean        kiln_document_set_time_s           (KilnDocument  *self,
+                                                    guint          index,
+                                                    double         time_s);
+gboolean        kiln_document_set_temperature_c    (KilnDocument  *self,
+                                                    guint          index,
+                                                    double         temperature_c);
+/* The tilt-series file and the .tlt of a time point (absolute; angles NULL when from the file). */
+const char     *kiln_document_get_time_point_path  (KilnDocument  *self,
+                                                    guint          index);
+const char     *kiln_document_get_angles_path      (KilnDocument  *self,
+                                                    guint          index);
+/* Take the tilt angles of time point @index from the .tlt @path (NULL: from the series file).
+ * Undoable. A loaded stack gets the angles when their count matches its tilts; otherwise
+ * kiln_document_validate() reports the mismatch. Error when @path cannot be read. */
+gboolean        kiln_document_set_angles_path      (KilnDocument  *self,
+                                                    guint          index,
+                                                    const char    *path,
+                                                    GError       **error);
+/* Problems that make the experiment unusable or suspicious, one sentence each (NULL-terminated,
+ * empty when all is well): missing pixel size, unknown or non-monotonic PT times, angle count ≠
+ * tilt count, series without angles. Free with g_strfreev. */
+char          **kiln_document_validate             (KilnDocument  *self);
+
+typedef enum
+{
+  KILN_IMPORT_BY_NAME,      /* natural order of the file names */
+  KILN_IMPORT_BY_TIME,      /* acquisition time: the series metadata, else the file modification time */
+} KilnImportOrder;
+
+/* Import tilt series (TIFF, MRC, DM3, DM4) as new time points, read in a worker. Each file's
+ * sibling NAME.tlt (or NAME.rawtlt), if present, gives its angles. A document holding a single
+ * series becomes an unsaved experiment (save it with kiln_document_save_as). Undo history of
+ * the metadata is kept. */
+void            kiln_document_import_async         (KilnDocument        *self,
+                                                    GFile              **files,
+                                                    guint                n_files,
+                                                    KilnImportOrder      order,
+                                                    GCancellable        *cancellable,
+                                                    KilnProgressFunc     progress,
+                                                    gpointer             progress_data,
+                                                    GAsyncReadyCallback  callback,
+                                                    gpointer             user_data);
+/* Returns the number of time points added. */
+guint           kiln_document_import_finish        (KilnDocument        *self,
+                                                    GAsyncResult        *result,
+                                                    GError             **error);
+/* Folder of the experiment (NULL for a single series or an unsaved import). */
+const char     *kiln_document_get_folder           (KilnDocument  *self);
+/* Save into folder @dir (created if needed): series outside it are written as
+ * DIR/tpNN/tilts.mrc (+ angles.tlt), then as kiln_document_save(). Needs a pixel size. */
+gboolean        kiln_document_save_as              (KilnDocument  *self,
+                                                    const char    *dir,
+                                                    GError       **error);
+
+/* ---- Methods paragraph ----------------------------------------------------------------------- */
+
+/* The experiment as kiln-cli run sees it: the app's step parameters translated to the
+ * pipeline's keys (docs/pipeline.md) and the per-time-point axes as steps.axis.results.
+ * NULL for a single series. */
+KilnExperiment *kiln_document_dup_pipeline_experiment (KilnDocument *self);
+/* The methods paragraph of the current analysis (kiln_pipeline_methods). */
+char           *kiln_document_dup_methods          (KilnDocument  *self,
+                                                    GError       **error);
+
+/* ---- Autosave ------------------------------------------------------------------------------ */
+
+/* Where the autosave of this document goes: DIR/.experiment.autosave.json, or for documents
+ * without a folder $XDG_STATE_HOME/kiln/autosave/<hash of the series paths>.json. */
+char           *kiln_document_dup_autosave_path    (KilnDocument  *self);
+/* Write the state (metadata, step parameters, per-time-point axes; no image data) atomically. */
+gboolean        kiln_document_autosave             (KilnDocument  *self,
+                                                    GError       **error);
+/* TRUE when an autosave exists that is newer than the saved experiment.json (the previous
+ * session did not end cleanly). */
+gboolean        kiln_document_has_newer_autosave   (KilnDocument  *self);
+/* Apply the autosave (marks the document modified; the restore is one undo step per part). */
+gboolean        kiln_document_restore_autosave     (KilnDocument  *self,
+                                                    GError       **error);
+void            kiln_document_remove_autosave      (KilnDocument  *self);
+
 G_END_DECLS
 
 G_BEGIN_DECLS

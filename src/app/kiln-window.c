@@ -36,6 +36,9 @@ struct _KilnWindow
   GCancellable         *cancellable;
   ProgressRelay        *relay;
   char                 *initial_step;
+  guint                 autosave_id;       /* every minute */
+  guint                 step_autosave_id;  /* shortly after a step finished */
+  gboolean              restore_pending;   /* the restore bar waits for an answer */
 
   /* template children */
   GtkStack             *stack;
@@ -57,6 +60,9 @@ struct _KilnWindow
   GtkButton            *cancel_button;
   GtkLabel             *error_label;
   GtkRevealer          *error_revealer;
+  GtkRevealer          *autosave_revealer;
+  GtkBox               *recent_box;
+  GtkListBox           *recent_list;
 };
 
 G_DEFINE_FINAL_TYPE (KilnWindow, kiln_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -194,6 +200,160 @@ time_point_label (KilnWindow *self,
   return g_string_free (s, FALSE);
 }
 
+/* ---- Autosave (the state, not the data) ---------------------------------------------------- */
+
+static void
+do_autosave (KilnWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->restore_pending || kiln_document_get_n_time_points (self->document) == 0 ||
+      !kiln_document_get_modified (self->document))
+    return;
+  if (!kiln_document_autosave (self->document, &error))
+    g_message ("%s", error->message);
+}
+
+static gboolean
+autosave_tick (gpointer data)
+{
+  do_autosave (KILN_WINDOW (data));
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+step_autosave_idle (gpointer data)
+{
+  KilnWindow *self = KILN_WINDOW (data);
+
+  self->step_autosave_id = 0;
+  do_autosave (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* After a step finished (a result changed): autosave once things settle. */
+static void
+schedule_step_autosave (KilnWindow *self)
+{
+  if (self->step_autosave_id == 0)
+    self->step_autosave_id = g_timeout_add_seconds (2, step_autosave_idle, self);
+}
+
+void
+kiln_window_autosave_now (KilnWindow *self)
+{
+  g_return_if_fail (KILN_IS_WINDOW (self));
+  do_autosave (self);
+}
+
+gboolean
+kiln_window_get_restore_offered (KilnWindow *self)
+{
+  g_return_val_if_fail (KILN_IS_WINDOW (self), FALSE);
+  return self->restore_pending;
+}
+
+static void
+offer_restore (KilnWindow *self)
+{
+  self->restore_pending = kiln_document_has_newer_autosave (self->document);
+  gtk_revealer_set_reveal_child (self->autosave_revealer, self->restore_pending);
+}
+
+static void
+restore_autosave_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  g_autoptr(GError) error = NULL;
+
+  self->restore_pending = FALSE;
+  gtk_revealer_set_reveal_child (self->autosave_revealer, FALSE);
+  if (g_str_equal (action_name, "win.discard-autosave"))
+    {
+      kiln_document_remove_autosave (self->document);
+      return;
+    }
+  if (!kiln_document_restore_autosave (self->document, &error))
+    end_task (self, error);
+}
+
+/* ---- Recent experiments (welcome view) ---------------------------------------------------- */
+
+static void
+populate_recent (KilnWindow *self)
+{
+  g_auto(GStrv) recent = g_settings_get_strv (self->settings, "recent-experiments");
+  GtkWidget *child;
+  guint shown = 0;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->recent_list))) != NULL)
+    gtk_list_box_remove (self->recent_list, child);
+  for (guint i = 0; recent[i] != NULL; i++)
+    {
+      g_autofree char *json = g_build_filename (recent[i], "experiment.json", NULL);
+      g_autofree char *base = NULL;
+      GtkWidget *row, *box, *title, *path;
+
+      if (!g_file_test (json, G_FILE_TEST_IS_REGULAR))
+        continue;
+      base = g_path_get_basename (recent[i]);
+      box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+      gtk_widget_set_margin_start (box, 12);
+      gtk_widget_set_margin_end (box, 12);
+      gtk_widget_set_margin_top (box, 6);
+      gtk_widget_set_margin_bottom (box, 6);
+      title = gtk_label_new (base);
+      gtk_label_set_xalign (GTK_LABEL (title), 0);
+      path = gtk_label_new (recent[i]);
+      gtk_label_set_xalign (GTK_LABEL (path), 0);
+      gtk_label_set_ellipsize (GTK_LABEL (path), PANGO_ELLIPSIZE_MIDDLE);
+      gtk_widget_add_css_class (path, "dim-label");
+      gtk_widget_add_css_class (path, "caption");
+      gtk_box_append (GTK_BOX (box), title);
+      gtk_box_append (GTK_BOX (box), path);
+      row = gtk_list_box_row_new ();
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+      gtk_widget_set_name (row, recent[i]);
+      gtk_widget_set_tooltip_text (row, _("Open this experiment"));
+      gtk_list_box_append (self->recent_list, row);
+      shown++;
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->recent_box), shown > 0);
+}
+
+static void
+add_recent (KilnWindow *self,
+            const char *folder)
+{
+  g_auto(GStrv) recent = g_settings_get_strv (self->settings, "recent-experiments");
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+  g_auto(GStrv) list = NULL;
+  guint n = 1;
+
+  g_strv_builder_add (b, folder);
+  for (guint i = 0; recent[i] != NULL && n < 8; i++)
+    if (g_strcmp0 (recent[i], folder) != 0)
+      {
+        g_strv_builder_add (b, recent[i]);
+        n++;
+      }
+  list = g_strv_builder_end (b);
+  g_settings_set_strv (self->settings, "recent-experiments", (const char *const *) list);
+  populate_recent (self);
+}
+
+static void
+on_recent_activated (GtkListBox    *list,
+                     GtkListBoxRow *row,
+                     KilnWindow    *self)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (gtk_widget_get_name (GTK_WIDGET (row)));
+
+  kiln_window_open_file (self, file);
+}
+
 static void
 on_results_changed (KilnDocument *document,
                     guint         index,
@@ -218,12 +378,46 @@ on_results_changed (KilnDocument *document,
         }
     }
   update_step_marks (self);
+  schedule_step_autosave (self);
+}
+
+/* Time points added (import) or their PT time / temperature edited: refresh the list. */
+static void
+on_metadata_changed (KilnDocument *document,
+                     KilnWindow   *self)
+{
+  GListModel *model = gtk_drop_down_get_model (self->time_point_dropdown);
+  guint n = kiln_document_get_n_time_points (document);
+
+  if (!GTK_IS_STRING_LIST (model) || g_list_model_get_n_items (model) != n)
+    {
+      guint selected = current_time_point (self);
+      g_autoptr(GtkStringList) items = gtk_string_list_new (NULL);
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *label = time_point_label (self, i);
+          gtk_string_list_append (items, label);
+        }
+      g_signal_handlers_block_matched (self->time_point_dropdown, G_SIGNAL_MATCH_DATA,
+                                       0, 0, NULL, NULL, self);
+      gtk_drop_down_set_model (self->time_point_dropdown, G_LIST_MODEL (items));
+      gtk_drop_down_set_selected (self->time_point_dropdown, MIN (selected, n > 0 ? n - 1 : 0));
+      g_signal_handlers_unblock_matched (self->time_point_dropdown, G_SIGNAL_MATCH_DATA,
+                                         0, 0, NULL, NULL, self);
+      gtk_widget_set_visible (GTK_WIDGET (self->time_point_dropdown), n > 0);
+    }
+  else
+    for (guint i = 0; i < n; i++)
+      on_results_changed (document, i, self);
+  gtk_label_set_label (self->subtitle_label, kiln_document_get_title (document));
 }
 
 static void
 show_time_point_in_panels (KilnWindow *self,
                            guint       i)
 {
+  kiln_experiment_panel_set_time_point (self->experiment_panel, i);
   kiln_denoise_panel_set_time_point (self->denoise_panel, i);
   kiln_segment_panel_set_time_point (self->segment_panel, i);
   kiln_reconstruct_panel_set_time_point (self->reconstruct_panel, i);
@@ -246,7 +440,8 @@ show_document (KilnWindow *self)
   gtk_widget_set_visible (GTK_WIDGET (self->time_point_dropdown), n > 0);
   gtk_label_set_label (self->subtitle_label, kiln_document_get_title (self->document));
   gtk_widget_set_visible (GTK_WIDGET (self->subtitle_label), TRUE);
-  kiln_experiment_panel_set_stack (self->experiment_panel, kiln_document_get_stack (self->document, 0));
+  kiln_experiment_panel_set_document (self->experiment_panel, self->document);
+  kiln_experiment_panel_set_time_point (self->experiment_panel, 0);
   kiln_analyze_panel_set_document (self->analyze_panel, self->document);
   kiln_denoise_panel_set_document (self->denoise_panel, self->document);
   set_step_sensitive (self, "analyze", kiln_document_has_volume (self->document, 0));
@@ -340,6 +535,9 @@ on_stack_loaded (GObject      *source,
     }
   end_task (self, NULL);
   show_document (self);
+  if (kiln_document_get_folder (self->document) != NULL)
+    add_recent (self, kiln_document_get_folder (self->document));
+  offer_restore (self);
 }
 
 void
@@ -361,6 +559,11 @@ kiln_window_open_file (KilnWindow *self,
       if (folder != NULL)
         g_settings_set_string (self->settings, "last-folder", folder);
     }
+  /* leaving the current document is a clean close of it (unless its restore is undecided) */
+  if (!self->restore_pending && kiln_document_get_n_time_points (self->document) > 0)
+    kiln_document_remove_autosave (self->document);
+  self->restore_pending = FALSE;
+  gtk_revealer_set_reveal_child (self->autosave_revealer, FALSE);
   what = g_strdup_printf (_("Opening %s…"), name);
   begin_task (self, what);
   kiln_document_open_async (self->document, file, self->cancellable,
@@ -442,6 +645,26 @@ open_action (GtkWidget  *widget,
 }
 
 static void
+open_experiment_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+  g_autofree char *last = g_settings_get_string (self->settings, "last-folder");
+
+  dialog = gtk_file_chooser_native_new (_("Open Experiment Folder"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Open"), _("_Cancel"));
+  if (last != NULL && *last != '\0')
+    {
+      g_autoptr(GFile) folder = g_file_new_for_path (last);
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (dialog), folder, NULL);
+    }
+  g_signal_connect (dialog, "response", G_CALLBACK (on_open_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
 demo_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *param)
@@ -459,8 +682,134 @@ save_action (GtkWidget  *widget,
 
   if (kiln_document_get_n_time_points (self->document) == 0)
     return;
+  if (kiln_document_get_folder (self->document) == NULL)
+    {
+      /* an imported series or set of series: choose the experiment folder first */
+      gtk_widget_activate_action (widget, "win.save-as", NULL);
+      return;
+    }
   if (!kiln_document_save (self->document, &error))
     end_task (self, error);
+}
+
+static void
+on_save_as_response (GtkNativeDialog *dialog,
+                     int              response,
+                     gpointer         user_data)
+{
+  KilnWindow *self = KILN_WINDOW (user_data);
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = folder != NULL ? g_file_get_path (folder) : NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (path != NULL)
+        {
+          kiln_document_remove_autosave (self->document);
+          if (!kiln_document_save_as (self->document, path, &error))
+            end_task (self, error);
+          else
+            {
+              add_recent (self, kiln_document_get_folder (self->document));
+              gtk_label_set_label (self->subtitle_label, kiln_document_get_title (self->document));
+            }
+        }
+    }
+  g_object_unref (dialog);
+}
+
+static void
+save_as_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  GtkFileChooserNative *dialog;
+
+  if (kiln_document_get_n_time_points (self->document) == 0)
+    return;
+  dialog = gtk_file_chooser_native_new (_("Save Experiment Into Folder"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Save"), _("_Cancel"));
+  g_signal_connect (dialog, "response", G_CALLBACK (on_save_as_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+/* ---- Methods paragraph ---------------------------------------------------------------------- */
+
+static void
+on_methods_copy (GtkButton *button,
+                 GtkWidget *text_view)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (text_view));
+  GtkTextIter start, end;
+  g_autofree char *text = NULL;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (text_view), text);
+  gtk_button_set_label (button, _("Copied"));
+}
+
+GtkWindow *
+kiln_window_show_methods (KilnWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  GtkWidget *dialog, *box, *scrolled, *view, *buttons, *copy;
+
+  g_return_val_if_fail (KILN_IS_WINDOW (self), NULL);
+  text = kiln_document_dup_methods (self->document, &error);
+  if (text == NULL)
+    {
+      end_task (self, error);
+      return NULL;
+    }
+  dialog = gtk_window_new ();
+  gtk_window_set_title (GTK_WINDOW (dialog), _("Methods Paragraph"));
+  gtk_window_set_transient_for (GTK_WINDOW (dialog), GTK_WINDOW (self));
+  gtk_window_set_modal (GTK_WINDOW (dialog), TRUE);
+  gtk_window_set_default_size (GTK_WINDOW (dialog), 640, 440);
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+  gtk_widget_set_margin_top (box, 12);
+  gtk_widget_set_margin_bottom (box, 12);
+  scrolled = gtk_scrolled_window_new ();
+  gtk_widget_set_vexpand (scrolled, TRUE);
+  view = gtk_text_view_new ();
+  gtk_widget_set_name (view, "methods-text");
+  gtk_text_view_set_editable (GTK_TEXT_VIEW (view), FALSE);
+  gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
+  gtk_text_view_set_left_margin (GTK_TEXT_VIEW (view), 6);
+  gtk_text_view_set_right_margin (GTK_TEXT_VIEW (view), 6);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (GTK_TEXT_VIEW (view)), g_strchomp (text), -1);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), view);
+  gtk_box_append (GTK_BOX (box), scrolled);
+  buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_set_halign (buttons, GTK_ALIGN_END);
+  copy = gtk_button_new_with_mnemonic (_("_Copy"));
+  gtk_widget_set_name (copy, "methods-copy");
+  gtk_widget_set_tooltip_text (copy, _("Copy the paragraph to the clipboard"));
+  gtk_widget_add_css_class (copy, "suggested-action");
+  g_signal_connect (copy, "clicked", G_CALLBACK (on_methods_copy), view);
+  gtk_box_append (GTK_BOX (buttons), copy);
+  gtk_box_append (GTK_BOX (box), buttons);
+  gtk_window_set_child (GTK_WINDOW (dialog), box);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return GTK_WINDOW (dialog);
+}
+
+static void
+methods_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+
+  if (kiln_document_get_n_time_points (self->document) > 0)
+    kiln_window_show_methods (self);
 }
 
 static void
@@ -474,6 +823,18 @@ undo_action (GtkWidget  *widget,
     kiln_document_undo (self->document);
   else
     kiln_document_redo (self->document);
+}
+
+static void
+show_time_point_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *param)
+{
+  KilnWindow *self = KILN_WINDOW (widget);
+  guint i = g_variant_get_uint32 (param);
+
+  if (i < kiln_document_get_n_time_points (self->document))
+    gtk_drop_down_set_selected (self->time_point_dropdown, i);
 }
 
 static void
@@ -520,8 +881,15 @@ kiln_window_dispose (GObject *object)
 
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->autosave_id, g_source_remove);
+  g_clear_handle_id (&self->step_autosave_id, g_source_remove);
   if (self->document != NULL)
-    g_signal_handlers_disconnect_by_data (self->document, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->document, self);
+      /* a clean exit: no restore to offer next time (unless this one is still undecided) */
+      if (!self->restore_pending && kiln_document_get_n_time_points (self->document) > 0)
+        kiln_document_remove_autosave (self->document);
+    }
   G_OBJECT_CLASS (kiln_window_parent_class)->dispose (object);
 }
 
@@ -580,13 +948,23 @@ kiln_window_class_init (KilnWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, error_label);
   gtk_widget_class_bind_template_child (widget_class, KilnWindow, error_revealer);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, autosave_revealer);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, recent_box);
+  gtk_widget_class_bind_template_child (widget_class, KilnWindow, recent_list);
+  gtk_widget_class_bind_template_callback (widget_class, on_recent_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_step_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_time_point_selected);
 
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, demo_action);
+  gtk_widget_class_install_action (widget_class, "win.open-experiment", NULL, open_experiment_action);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, cancel_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "win.save-as", NULL, save_as_action);
+  gtk_widget_class_install_action (widget_class, "win.methods", NULL, methods_action);
+  gtk_widget_class_install_action (widget_class, "win.show-time-point", "u", show_time_point_action);
+  gtk_widget_class_install_action (widget_class, "win.restore-autosave", NULL, restore_autosave_action);
+  gtk_widget_class_install_action (widget_class, "win.discard-autosave", NULL, restore_autosave_action);
   gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
   gtk_widget_class_install_action (widget_class, "win.redo", NULL, undo_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_z, GDK_CONTROL_MASK, "win.undo", NULL);
@@ -607,6 +985,8 @@ kiln_window_init (KilnWindow *self)
 
   self->document = kiln_document_new ();
   g_signal_connect (self->document, "results-changed", G_CALLBACK (on_results_changed), self);
+  g_signal_connect (self->document, "metadata-changed", G_CALLBACK (on_metadata_changed), self);
+  self->autosave_id = g_timeout_add_seconds (60, autosave_tick, self);
   self->relay = g_new0 (ProgressRelay, 1);
   g_mutex_init (&self->relay->lock);
   g_weak_ref_init (&self->relay->window, self);
@@ -615,6 +995,7 @@ kiln_window_init (KilnWindow *self)
   g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+  populate_recent (self);
 
   drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);

@@ -20,6 +20,14 @@ void        kiln_window_open_file  (KilnWindow      *self,
                                     GFile           *file);
 void        kiln_window_open_demo  (KilnWindow      *self);
 KilnDocument *kiln_window_get_document (KilnWindow  *self);
+/* The methods paragraph dialog (main menu → Methods Paragraph…) of the current analysis, with a
+ * Copy button; NULL (error shown in the window) for a single series. */
+GtkWindow  *kiln_window_show_methods      (KilnWindow *self);
+/* Autosave now (as the minute timer does): when the document is modified and no restore is
+ * waiting for an answer. */
+void        kiln_window_autosave_now      (KilnWindow *self);
+/* Whether the restore bar (a newer autosave found on open) is shown. */
+gboolean    kiln_window_get_restore_offered (KilnWindow *self);
 /* The step shown when a document has been opened (default "experiment"). */
 void        kiln_window_set_initial_step (KilnWindow *self,
                                           const char *step);
