@@ -576,7 +576,8 @@ put_fixes (KilnAlignPanel *self,
     json_object_set_array_member (o, "fixes", fixes);
   else
     json_array_unref (fixes);
-  kiln_document_set_step_params (self->document, KILN_DOC_STEP_ALIGN, o);
+  /* a fix is an undo step of its own, even right after another align change */
+  kiln_document_set_step_params_discrete (self->document, KILN_DOC_STEP_ALIGN, o);
 }
 
 /* A new automatic alignment of @index: its hand fixes are dropped. */

@@ -1395,6 +1395,17 @@ kiln_document_set_step_params (KilnDocument *self,
   put_step_params (self, step, params);
 }
 
+void
+kiln_document_set_step_params_discrete (KilnDocument *self,
+                                        KilnDocStep   step,
+                                        JsonObject   *params)
+{
+  g_return_if_fail (KILN_IS_DOCUMENT (self));
+  self->last_change_us = 0;
+  kiln_document_set_step_params (self, step, params);
+  self->last_change_us = 0;
+}
+
 gboolean
 kiln_document_can_undo (KilnDocument *self)
 {

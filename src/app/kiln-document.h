@@ -163,6 +163,11 @@ void            kiln_document_set_labels           (KilnDocument  *self,
 void            kiln_document_set_step_params      (KilnDocument  *self,
                                                     KilnDocStep       step,
                                                     JsonObject    *params);
+/* The same, as an undo step of its own (never merged with a change before or after it): for
+ * discrete edits such as a hand fix, as opposed to a slider drag. */
+void            kiln_document_set_step_params_discrete (KilnDocument *self,
+                                                        KilnDocStep   step,
+                                                        JsonObject   *params);
 JsonObject     *kiln_document_get_step_params      (KilnDocument  *self,
                                                     KilnDocStep       step);
 /* Undo/redo of parameter changes (kiln_document_set_step_params). Changes of the same step
