@@ -21,7 +21,7 @@ kiln_cli_align (int    argc,
   g_autofree char *mask_path = NULL;
   g_autofree char *interp_name = NULL;
   double axis_angle = 0.0;
-  gboolean json = FALSE, rotation = FALSE, mi_stretch = FALSE;
+  gboolean json = FALSE, rotation = FALSE, mi_stretch = FALSE, no_mi_stretch = FALSE;
   GOptionEntry entries[] = {
     { "angles", 0, 0, G_OPTION_ARG_FILENAME, &angles_path,
       "Tilt angles, one per line (IMOD .tlt); default: the input's own", "TLT" },
@@ -37,8 +37,10 @@ kiln_cli_align (int    argc,
     { "rotation", 0, 0, G_OPTION_ARG_NONE, &rotation,
       "Also estimate a small rotation per tilt (method mi)", NULL },
     { "mi-stretch", 0, 0, G_OPTION_ARG_NONE, &mi_stretch,
-      "Method mi: compare each pair with the cosine stretch the coarse stage kept (films that "
-      "fill the field)", NULL },
+      "Method mi: always compare each pair with the cosine stretch the coarse stage kept "
+      "(default: per pair, stretched or not, whichever matches better)", NULL },
+    { "no-mi-stretch", 0, 0, G_OPTION_ARG_NONE, &no_mi_stretch,
+      "Method mi: never stretch (rigid match only)", NULL },
     { "interp", 0, 0, G_OPTION_ARG_STRING, &interp_name,
       "Resampling of the aligned stack: linear or cubic (default)", "KIND" },
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
@@ -96,7 +98,12 @@ kiln_cli_align (int    argc,
                            "cannot tell the output format of “%s” (use .mrc, .tif)", mask_path);
   params.xcorr.axis_angle_deg = axis_angle;
   params.mi.rotation = rotation;
-  params.mi_stretch = mi_stretch;
+  if (mi_stretch && no_mi_stretch)
+    return kiln_cli_usage (context, "align", "--mi-stretch and --no-mi-stretch exclude each other");
+  if (mi_stretch)
+    params.mi_stretch = KILN_ALIGN_MI_STRETCH_ON;
+  else if (no_mi_stretch)
+    params.mi_stretch = KILN_ALIGN_MI_STRETCH_OFF;
 
   cancellable = kiln_cli_cancellable ();
   stack = kiln_io_load_stack (argv[1], cancellable, &error);

@@ -34,20 +34,35 @@ gboolean     kiln_align_method_from_string (const char         *name,
 const char  *kiln_align_method_to_string   (KilnAlignMethod     method);
 
 /**
+ * KilnAlignMiStretch:
+ * @KILN_ALIGN_MI_STRETCH_OFF: the MI stage compares each pair by a rigid transform only
+ * @KILN_ALIGN_MI_STRETCH_ON: the MI stage compares with the cosine stretch the coarse stage kept
+ * @KILN_ALIGN_MI_STRETCH_AUTO: both, per pair: the MI stage refines the pair unstretched and with
+ *   the cosine stretch cos θ_r / cos θ_k and keeps the refinement whose MI is higher (the two
+ *   are evaluated on the same fixed-image samples, so their values are comparable)
+ */
+typedef enum
+{
+  KILN_ALIGN_MI_STRETCH_OFF = 0,
+  KILN_ALIGN_MI_STRETCH_ON = 1,
+  KILN_ALIGN_MI_STRETCH_AUTO = 2,
+} KilnAlignMiStretch;
+
+/**
  * KilnAlignParams:
  * @method: see #KilnAlignMethod (default MI)
  * @xcorr: the coarse stage (its axis_angle_deg is the tilt axis, default 0°)
  * @mi: the refinement stage (rotation off by default)
- * @mi_stretch: let the MI stage compare each pair with the cosine stretch the coarse stage kept
- *   (default off: stretching about the image centre is biased when the content is off the axis,
- *   which a translation-only match of neighbouring tilts is not, for content centred on the axis)
+ * @mi_stretch: whether the MI stage compares each pair with a cosine stretch (default AUTO: per
+ *   pair, whichever matches better; a thin, field-filling specimen is foreshortened by cos θ, which
+ *   no translation absorbs, while compact objects centred on the axis are matched best unstretched)
  */
 typedef struct
 {
   KilnAlignMethod      method;
   KilnXcorrParams      xcorr;
   KilnMiRegisterParams mi;
-  gboolean             mi_stretch;
+  KilnAlignMiStretch   mi_stretch;
 } KilnAlignParams;
 
 void         kiln_align_params_init        (KilnAlignParams    *params);
@@ -62,6 +77,8 @@ void         kiln_align_params_init        (KilnAlignParams    *params);
  *   not computed; 1 for the reference)
  * @mi_nats: Mattes MI with the neighbour after refinement (NAN if not computed)
  * @refine_px: length of the correction the MI stage made to the pair's coarse shift (NAN if none)
+ * @stretch: the cosine-stretch factor with which the pair was matched in the last stage that
+ *   compared it (1 = unstretched; 1 for the reference and for centre-of-mass alignment)
  */
 typedef struct
 {
@@ -73,6 +90,7 @@ typedef struct
   double xcorr_peak;
   double mi_nats;
   double refine_px;
+  double stretch;
 } KilnAlignTilt;
 
 /**
@@ -127,7 +145,7 @@ KilnImageStack  *kiln_align_apply          (const KilnImageStack   *stack,
                                             GError                **error);
 
 /* The residual table: tilt, angle_deg, neighbour, dx_px, dy_px, rotation_deg, xcorr_peak,
- * mi_nats, refine_px. */
+ * mi_nats, refine_px, stretch. */
 KilnCsv         *kiln_align_residual_table (const KilnAlignResult  *result);
 
 /* RMS (px) over @n tilts of the residual r_k = a_k + b_k of two sets of translations (@a NULL:
