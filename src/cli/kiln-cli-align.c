@@ -207,6 +207,16 @@ kiln_cli_align (int    argc,
       json_builder_add_int_value (b, result->n_tilts);
       json_builder_set_member_name (b, "mi_evaluations");
       json_builder_add_int_value (b, (gint64) result->mi_evaluations);
+      if (result->method == KILN_ALIGN_MI)
+        {
+          gboolean stretched = FALSE;
+          for (guint k = 0; k < result->n_tilts; k++)
+            if (result->tilts[k].stretch != 1.0)
+              stretched = TRUE;
+          /* whether the MI stage matched the pairs with the cosine stretch */
+          json_builder_set_member_name (b, "mi_stretched");
+          json_builder_add_boolean_value (b, stretched);
+        }
       json_builder_set_member_name (b, "seconds");
       json_builder_add_double_value (b, (g_get_monotonic_time () - t0) / 1e6);
       json_builder_set_member_name (b, "output");
