@@ -67,6 +67,7 @@ kiln_align_params_init (KilnAlignParams *params)
   kiln_xcorr_params_init (&params->xcorr);
   kiln_mi_register_params_init (&params->mi);
   params->mi_stretch = KILN_ALIGN_MI_STRETCH_AUTO;
+  params->specimen_frame = TRUE;
 }
 
 void
@@ -85,6 +86,7 @@ result_new (guint n)
   KilnAlignResult *r = g_new0 (KilnAlignResult, 1);
 
   r->n_tilts = n;
+  r->specimen_fit_rms_px = NAN;
   r->xf = g_new0 (KilnXf, n);
   r->tilts = g_new0 (KilnAlignTilt, n);
   for (guint k = 0; k < n; k++)
@@ -166,6 +168,149 @@ refine_pair (const float                *fixed,
   return TRUE;
 }
 
+
+static int
+cmp_float (const void *a,
+           const void *b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+  return (x > y) - (x < y);
+}
+
+/* The specimen frame. Alignment of projections cannot observe a 3-D translation (X, Z) of the
+ * specimen relative to the tilt axis: its projection moves by X cos θ + Z sin θ across the axis,
+ * exactly like drift. Adjacent-pair alignment therefore returns the truth plus such a term, whose
+ * size depends on how each pair's match weights the content (and on the stretch's centre). This
+ * fixes it explicitly: the centre of mass of every raw tilt (signed, the tilt's median as the
+ * background) is mapped through the tilt's transform, its component across the axis is fitted by
+ * c0 + c1 cos θ + c2 sin θ, and the c1, c2 part is removed from the transforms (the reference tilt
+ * keeps the identity). The specimen's centre of mass then lies on the tilt axis.
+ * Only where that centre of mass is meaningful: returns FALSE (and changes nothing) without angles,
+ * with fewer than MIN_TILTS tilts or a span under MIN_SPAN_DEG, when a tilt's net signal changes
+ * sign, when the track does not follow the rigid-body form within MAX_FIT_RMS_PX (a texture
+ * filling the field has no centre of mass of its own: its track follows the drift instead), or when
+ * the correction would exceed 1/8 of the image. */
+#define SPECIMEN_MIN_TILTS 7
+#define SPECIMEN_MIN_SPAN_DEG 30.0
+#define SPECIMEN_MAX_FIT_RMS_PX 0.5
+
+static gboolean
+apply_specimen_frame (const KilnImageStack *stack,
+                      double                axis_deg,
+                      KilnAlignResult      *res,
+                      double               *fit_rms_px)
+{
+  guint n = stack->n_tilts, w = stack->width, h = stack->height, z = res->reference;
+  gsize np = (gsize) w * h, step = MAX (np / 65536, 1), ns = (np + step - 1) / step;
+  double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE, ca = cos (axis_deg * G_PI / 180.0);
+  double sa = sin (axis_deg * G_PI / 180.0), m[3][4] = { { 0 } }, c[3], ss = 0, umax = 0;
+  double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+  g_autofree double *track = NULL;
+  g_autofree double *mass = NULL;
+
+  *fit_rms_px = NAN;
+  if (!stack->has_angles || n < SPECIMEN_MIN_TILTS)
+    return FALSE;
+  for (guint k = 0; k < n; k++)
+    {
+      lo = MIN (lo, stack->angles_deg[k]);
+      hi = MAX (hi, stack->angles_deg[k]);
+    }
+  if (hi - lo < SPECIMEN_MIN_SPAN_DEG)
+    return FALSE;
+  track = g_new (double, n);
+  mass = g_new (double, n);
+
+#pragma omp parallel
+  {
+    float *sub = g_new (float, ns);   /* at most 65536 values: not image-sized */
+#pragma omp for schedule(dynamic, 1)
+    for (gint64 k = 0; k < (gint64) n; k++)
+      {
+        const float *img = kiln_image_stack_tilt_const (stack, (guint) k);
+        const KilnXf *x = &res->xf[k];
+        double mm = 0, mx = 0, my = 0, px, py;
+        float bg;
+        gsize j = 0;
+
+        for (gsize i = 0; i < np && j < ns; i += step)
+          sub[j++] = img[i];
+        qsort (sub, j, sizeof (float), cmp_float);
+        bg = sub[j / 2];
+        for (guint y = 0; y < h; y++)
+          {
+            const float *row = img + (gsize) y * w;
+            double rm = 0, rx = 0;
+            for (guint xx = 0; xx < w; xx++)
+              {
+                double v = row[xx] - bg;
+                rm += v;
+                rx += v * (xx - cx);
+              }
+            mm += rm;
+            mx += rx;
+            my += rm * (y - cy);
+          }
+        mass[k] = mm;
+        px = mm != 0 ? mx / mm : 0;
+        py = mm != 0 ? my / mm : 0;
+        track[k] = (x->a11 * px + x->a12 * py + x->dx) * ca + (x->a21 * px + x->a22 * py + x->dy) * sa;
+      }
+    g_free (sub);
+  }
+
+  for (guint k = 0; k < n; k++)
+    {
+      double t = stack->angles_deg[k] * G_PI / 180.0, f[3] = { 1.0, cos (t), sin (t) };
+      if (!(mass[k] * mass[0] > 0))
+        return FALSE;
+      for (int i = 0; i < 3; i++)
+        {
+          for (int j = 0; j < 3; j++)
+            m[i][j] += f[i] * f[j];
+          m[i][3] += f[i] * track[k];
+        }
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      double piv = m[i][i];
+      if (!(fabs (piv) > 1e-12))
+        return FALSE;
+      for (int j = 0; j < 4; j++)
+        m[i][j] /= piv;
+      for (int r = 0; r < 3; r++)
+        if (r != i)
+          {
+            double f = m[r][i];
+            for (int j = 0; j < 4; j++)
+              m[r][j] -= f * m[i][j];
+          }
+    }
+  for (int i = 0; i < 3; i++)
+    c[i] = m[i][3];
+  {
+    double tz = stack->angles_deg[z] * G_PI / 180.0;
+    for (guint k = 0; k < n; k++)
+      {
+        double t = stack->angles_deg[k] * G_PI / 180.0;
+        double r = track[k] - c[0] - c[1] * cos (t) - c[2] * sin (t);
+        ss += r * r;
+        umax = MAX (umax, fabs (c[1] * (cos (t) - cos (tz)) + c[2] * (sin (t) - sin (tz))));
+      }
+    *fit_rms_px = sqrt (ss / n);
+    if (!(*fit_rms_px <= SPECIMEN_MAX_FIT_RMS_PX) || umax > MIN (w, h) / 8.0)
+      return FALSE;
+    for (guint k = 0; k < n; k++)
+      {
+        double t = stack->angles_deg[k] * G_PI / 180.0;
+        double u = c[1] * (cos (t) - cos (tz)) + c[2] * (sin (t) - sin (tz));
+        res->xf[k].dx -= u * ca;
+        res->xf[k].dy -= u * sa;
+      }
+  }
+  return TRUE;
+}
+
 KilnAlignResult *
 kiln_align_series (const KilnImageStack  *stack,
                    const KilnAlignParams *params,
@@ -184,7 +329,7 @@ kiln_align_series (const KilnImageStack  *stack,
   g_autofree PairResult *alts = NULL;
   KilnAlignResult *res;
   KilnProgress prog, sub;
-  gboolean coarse = TRUE;
+  gboolean coarse = TRUE, mi_stretched = FALSE;
 
   if (n == 0 || w < 16 || h < 16)
     {
@@ -393,6 +538,9 @@ kiln_align_series (const KilnImageStack  *stack,
             }
         if (sum_alt > AUTO_STRETCH_GAIN * sum_plain)
           memcpy (pairs, alts, n * sizeof (PairResult));
+        for (guint k = 0; k < n; k++)
+          if (k != z && pairs[k].stretch != 1.0)
+            mi_stretched = TRUE;
         res->mi_evaluations = evals;
       }
       for (guint k = 0; k < n; k++)
@@ -416,6 +564,13 @@ kiln_align_series (const KilnImageStack  *stack,
       res->has_rotation = params->mi.rotation;
       g_free (rel);
     }
+
+  /* the specimen frame (not for centre-of-mass alignment, which has its own, nor where the MI
+   * stage kept the stretch: a thin specimen's frame is the stretch's) */
+  if (params->specimen_frame && params->method != KILN_ALIGN_COM &&
+      !(params->method == KILN_ALIGN_MI && mi_stretched))
+    res->specimen_frame = apply_specimen_frame (stack, params->xcorr.axis_angle_deg, res,
+                                                &res->specimen_fit_rms_px);
 
   for (guint k = 0; k < n; k++)
     {

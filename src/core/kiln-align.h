@@ -53,9 +53,14 @@ typedef enum
  * @method: see #KilnAlignMethod (default MI)
  * @xcorr: the coarse stage (its axis_angle_deg is the tilt axis, default 0°)
  * @mi: the refinement stage (rotation off by default)
- * @mi_stretch: whether the MI stage compares each pair with a cosine stretch (default AUTO: per
- *   pair, whichever matches better; a thin, field-filling specimen is foreshortened by cos θ, which
- *   no translation absorbs, while compact objects centred on the axis are matched best unstretched)
+ * @mi_stretch: whether the MI stage compares each pair with a cosine stretch (default AUTO: the
+ *   stretch is kept for the whole series when it raises the total MI by ≥ 10 %; a thin specimen
+ *   filling the field is foreshortened by cos θ, which no translation absorbs, while compact
+ *   objects are not foreshortened themselves)
+ * @specimen_frame: fix what alignment cannot observe (a 3-D translation of the specimen, whose
+ *   projection moves by X cos θ + Z sin θ across the axis) by putting the specimen's centre of
+ *   mass on the tilt axis (default TRUE; methods xcorr and mi, not with a kept stretch; applied
+ *   only where the centre of mass is meaningful, see KilnAlignResult.specimen_frame)
  */
 typedef struct
 {
@@ -63,6 +68,7 @@ typedef struct
   KilnXcorrParams      xcorr;
   KilnMiRegisterParams mi;
   KilnAlignMiStretch   mi_stretch;
+  gboolean             specimen_frame;
 } KilnAlignParams;
 
 void         kiln_align_params_init        (KilnAlignParams    *params);
@@ -102,6 +108,10 @@ typedef struct
  * @tilts: n_tilts per-tilt rows of the residual table
  * @has_rotation: whether rotations were estimated
  * @mi_evaluations: MI metric evaluations done
+ * @specimen_frame: whether the specimen-frame step was applied (it needs angles, ≥ 7 tilts over
+ *   ≥ 30°, a net signal of one sign in every tilt, and a centre-of-mass track that follows the
+ *   rigid-body form c0 + c1 cos θ + c2 sin θ across the axis within 0.5 px RMS)
+ * @specimen_fit_rms_px: RMS (px) of the centre-of-mass track about that form (NAN if not measured)
  */
 typedef struct
 {
@@ -112,6 +122,8 @@ typedef struct
   KilnAlignTilt  *tilts;
   gboolean        has_rotation;
   guint64         mi_evaluations;
+  gboolean        specimen_frame;
+  double          specimen_fit_rms_px;
 } KilnAlignResult;
 
 void             kiln_align_result_free    (KilnAlignResult    *result);
