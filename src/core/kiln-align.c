@@ -201,7 +201,7 @@ apply_specimen_frame (const KilnImageStack *stack,
                       double               *fit_rms_px)
 {
   guint n = stack->n_tilts, w = stack->width, h = stack->height, z = res->reference;
-  gsize np = (gsize) w * h, step = MAX (np / 65536, 1), ns = (np + step - 1) / step;
+  gsize np = (gsize) w * h, step = MAX (np / 16384, 1), ns = (np + step - 1) / step;
   double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE, ca = cos (axis_deg * G_PI / 180.0);
   double sa = sin (axis_deg * G_PI / 180.0), m[3][4] = { { 0 } }, c[3], ss = 0, umax = 0;
   double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
@@ -223,7 +223,7 @@ apply_specimen_frame (const KilnImageStack *stack,
 
 #pragma omp parallel
   {
-    float *sub = g_new (float, ns);   /* at most 65536 values: not image-sized */
+    float *sub = g_new (float, ns);   /* about 16384 values: not image-sized */
 #pragma omp for schedule(dynamic, 1)
     for (gint64 k = 0; k < (gint64) n; k++)
       {
