@@ -22,6 +22,7 @@ kiln_cli_align (int    argc,
   g_autofree char *interp_name = NULL;
   double axis_angle = 0.0;
   gboolean json = FALSE, rotation = FALSE, mi_stretch = FALSE, no_mi_stretch = FALSE;
+  gboolean no_specimen_frame = FALSE;
   GOptionEntry entries[] = {
     { "angles", 0, 0, G_OPTION_ARG_FILENAME, &angles_path,
       "Tilt angles, one per line (IMOD .tlt); default: the input's own", "TLT" },
@@ -41,6 +42,9 @@ kiln_cli_align (int    argc,
       "(default: per pair, stretched or not, whichever matches better)", NULL },
     { "no-mi-stretch", 0, 0, G_OPTION_ARG_NONE, &no_mi_stretch,
       "Method mi: never stretch (rigid match only)", NULL },
+    { "no-specimen-frame", 0, 0, G_OPTION_ARG_NONE, &no_specimen_frame,
+      "Keep the frame the pairwise alignment gives instead of putting the specimen's centre of "
+      "mass on the tilt axis", NULL },
     { "interp", 0, 0, G_OPTION_ARG_STRING, &interp_name,
       "Resampling of the aligned stack: linear or cubic (default)", "KIND" },
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
@@ -100,6 +104,7 @@ kiln_cli_align (int    argc,
   params.mi.rotation = rotation;
   if (mi_stretch && no_mi_stretch)
     return kiln_cli_usage (context, "align", "--mi-stretch and --no-mi-stretch exclude each other");
+  params.specimen_frame = !no_specimen_frame;
   if (mi_stretch)
     params.mi_stretch = KILN_ALIGN_MI_STRETCH_ON;
   else if (no_mi_stretch)
@@ -207,6 +212,8 @@ kiln_cli_align (int    argc,
       json_builder_add_int_value (b, result->n_tilts);
       json_builder_set_member_name (b, "mi_evaluations");
       json_builder_add_int_value (b, (gint64) result->mi_evaluations);
+      json_builder_set_member_name (b, "specimen_frame");
+      json_builder_add_boolean_value (b, result->specimen_frame);
       if (result->method == KILN_ALIGN_MI)
         {
           gboolean stretched = FALSE;

@@ -79,6 +79,8 @@ test_json_and_xf (void)
       g_assert_true (json_object_has_member (root, "mi_stretched") == (m == 1));
       if (m == 1)
         g_assert_false (json_object_get_boolean_member (root, "mi_stretched"));
+      /* seven tilts over 6°: too narrow a span for the specimen frame */
+      g_assert_false (json_object_get_boolean_member (root, "specimen_frame"));
       shifts = json_object_get_array_member (root, "shifts_px");
       g_assert_cmpuint (json_array_get_length (shifts), ==, N_TILTS);
       xfs = kiln_xf_load (xf, &n_xf, &error);
@@ -166,6 +168,7 @@ test_errors (void)
     g_assert_cmpint (kiln_test_run_cli (&help, NULL, "align", "--help", NULL), ==, 0);
     g_assert_nonnull (strstr (help, "--axis-angle"));
     g_assert_nonnull (strstr (help, "--no-mi-stretch"));
+    g_assert_nonnull (strstr (help, "--no-specimen-frame"));
   }
 }
 
