@@ -37,9 +37,10 @@ const char  *kiln_align_method_to_string   (KilnAlignMethod     method);
  * KilnAlignMiStretch:
  * @KILN_ALIGN_MI_STRETCH_OFF: the MI stage compares each pair by a rigid transform only
  * @KILN_ALIGN_MI_STRETCH_ON: the MI stage compares with the cosine stretch the coarse stage kept
- * @KILN_ALIGN_MI_STRETCH_AUTO: both, per pair: the MI stage refines the pair unstretched and with
- *   the cosine stretch cos θ_r / cos θ_k and keeps the refinement whose MI is higher (the two
- *   are evaluated on the same fixed-image samples, so their values are comparable)
+ * @KILN_ALIGN_MI_STRETCH_AUTO: the MI stage refines every pair both unstretched and with the
+ *   cosine stretch cos θ_r / cos θ_k (same fixed-image samples, so the values are comparable) and
+ *   keeps the stretched refinements for the whole series when they raise its total MI by ≥ 10 %,
+ *   else the unstretched ones (costs two refinements per pair)
  */
 typedef enum
 {
@@ -131,8 +132,8 @@ void             kiln_align_result_free    (KilnAlignResult    *result);
 KilnAlignResult *kiln_align_result_new_from_xf (const KilnXf   *xf,
                                                 guint           n_tilts);
 
-/* Align @stack (needs ≥ 1 tilt of ≥ 16 × 16 pixels; angles used for stretching and to pick the
- * reference). @start (nullable; e.g. the previous time point's result, same tilt count): with
+/* Align @stack (needs ≥ 1 tilt of ≥ 16 × 16 pixels; angles used for stretching, to pick the
+ * reference and for the specimen frame). @start (nullable; e.g. the previous time point's result, same tilt count): with
  * method MI the coarse stage is skipped and each pair's refinement starts from @start's relative
  * transform; with XCORR and xcorr.max_shift_px > 0 the peak search is centred on @start's shifts.
  * Inputs are untouched. */
