@@ -38,6 +38,19 @@ typedef enum
 gboolean    kiln_bm3d_profile_from_string (const char *name, KilnBm3dProfile *profile);
 const char *kiln_bm3d_profile_to_string   (KilnBm3dProfile profile);
 
+/* The 2-D transform of the 8 × 8 blocks in stage 1 (stage 2 always uses the DCT). */
+typedef enum
+{
+  KILN_BM3D_TRANSFORM_DCT,     /* orthonormal DCT-II (default) */
+  KILN_BM3D_TRANSFORM_BIOR15,  /* biorthogonal 1.5 wavelet, 3-level Mallat decomposition with
+                                * periodic extension at each level (as Lebrun's IPOL BM3D) */
+} KilnBm3dTransform;
+
+#define KILN_BM3D_N_TRANSFORMS 2
+
+gboolean    kiln_bm3d_transform_from_string (const char *name, KilnBm3dTransform *transform);
+const char *kiln_bm3d_transform_to_string   (KilnBm3dTransform transform);
+
 /* Block size is fixed at 8 × 8. */
 #define KILN_BM3D_BLOCK 8
 /* Largest allowed search half-width. */
@@ -61,6 +74,7 @@ typedef struct
   gboolean psd_matching;       /* stage-1 distance corrected for the noise correlation at
                                 * each displacement (adds 2·R(Δ)); TRUE */
   gboolean wiener;             /* run stage 2 (TRUE); FALSE returns the basic estimate */
+  KilnBm3dTransform transform_ht; /* stage-1 2-D transform (DCT) */
 } KilnBm3dParams;
 
 void        kiln_bm3d_params_init         (KilnBm3dParams         *params,
@@ -121,10 +135,25 @@ gboolean       kiln_bm3d_noise_group_variances (const KilnBm3dNoise *noise,
                                            const int              *px,
                                            const int              *py,
                                            float                  *var);
+/* The same for the 2-D transform @transform (kiln_bm3d_noise_group_variances is the DCT's). */
+gboolean       kiln_bm3d_noise_group_variances_transform (const KilnBm3dNoise *noise,
+                                           KilnBm3dTransform       transform,
+                                           guint                   n,
+                                           const int              *px,
+                                           const int              *py,
+                                           float                  *var);
 /* The orthonormal 8 × 8 DCT-II and Haar-along-the-group transform used by BM3D, applied to
  * @n blocks (n × 64 floats, row-major 8 × 8 each) in place; for validation. */
 void           kiln_bm3d_transform_group  (float                  *blocks,
                                            guint                   n);
+/* The 2-D block transform @transform of one 8 × 8 block (row-major; coefficient (r, c) at
+ * r·8 + c), forward (@inverse FALSE) or inverse; @in and @out may not overlap. For bior1.5
+ * the coefficients of the 3-level Mallat decomposition are laid out as in Lebrun's IPOL code
+ * (LL3 at (0, 0); the level-l sub-bands in the [0, 8/2^(l−1))² square). For validation. */
+void           kiln_bm3d_transform_block  (KilnBm3dTransform       transform,
+                                           gboolean                inverse,
+                                           const float            *in,
+                                           float                  *out);
 
 /* Denoise one width × height image (width, height ≥ 16) into @out (which may be @in: it is
  * written only at the end). Deterministic and independent of the thread count.
