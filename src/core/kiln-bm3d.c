@@ -102,12 +102,22 @@ kiln_bm3d_params_init (KilnBm3dParams  *p,
     }
   p->tau_ht = 3000;
   p->tau_wiener = 400;
-  p->lambda_ht = 3.0;
+  p->lambda_ht = 0;  /* automatic: kiln_bm3d_params_lambda () */
+  p->transform_ht = KILN_BM3D_TRANSFORM_DCT;
   p->mu2 = 1.0;
   p->kaiser_beta = 2.0;
   p->intensity_range = 0;
   p->psd_matching = TRUE;
   p->wiener = TRUE;
+}
+
+double
+kiln_bm3d_params_lambda (const KilnBm3dParams *params,
+                         const KilnBm3dNoise  *noise)
+{
+  if (params->lambda_ht > 0)
+    return params->lambda_ht;
+  return noise != NULL && !kiln_bm3d_noise_is_white (noise) ? 3.0 : 2.7;
 }
 
 static gboolean
@@ -127,8 +137,8 @@ check_params (const KilnBm3dParams *p,
   else if (!(p->tau_ht > 0) || !(p->tau_wiener > 0) || !isfinite (p->tau_ht)
            || !isfinite (p->tau_wiener))
     bad = "matching thresholds must be > 0";
-  else if (!(p->lambda_ht > 0) || !isfinite (p->lambda_ht))
-    bad = "the hard threshold lambda must be > 0";
+  else if (!(p->lambda_ht >= 0) || !isfinite (p->lambda_ht))
+    bad = "the hard threshold lambda must be > 0 (0 = automatic)";
   else if (!(p->mu2 > 0) || !isfinite (p->mu2))
     bad = "the Wiener mu² must be > 0";
   else if (!(p->kaiser_beta >= 0) || !isfinite (p->kaiser_beta))
@@ -1462,7 +1472,7 @@ stage_init (Stage *st, const KilnBm3dParams *p, int stage, const KilnBm3dNoise *
   st->hs = (int) (stage == 1 ? p->half_search_ht : p->half_search_wiener);
   st->n2 = (int) (stage == 1 ? p->group_ht : p->group_wiener);
   st->tau = (float) (stage == 1 ? p->tau_ht : p->tau_wiener);
-  st->lambda = (float) p->lambda_ht;
+  st->lambda = (float) kiln_bm3d_params_lambda (p, noise);
   st->mu2 = (float) p->mu2;
   st->vscale = vscale;
   st->sigma2 = (float) (kiln_bm3d_noise_variance (noise) * vscale);

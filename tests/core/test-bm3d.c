@@ -517,6 +517,31 @@ test_white_fast_and_stack (void)
 }
 
 static void
+test_lambda_auto (void)
+{
+  /* λ = 0 (default) resolves to 2.7 for white noise (Dabov et al., Lebrun) and 3.0 for
+   * correlated noise (Tampere); an explicit λ wins; a negative λ is refused. */
+  g_autoptr (KilnBm3dNoise) nw = kiln_bm3d_noise_new_model (KILN_NOISE_WHITE, 64, 64, 9, NULL);
+  g_autoptr (KilnBm3dNoise) n4 = kiln_bm3d_noise_new_model (KILN_NOISE_G4, 64, 64, 9, NULL);
+  g_autoptr (GError) error = NULL;
+  float img[64 * 64], out[64 * 64];
+  KilnBm3dParams p;
+
+  kiln_bm3d_params_init (&p, KILN_BM3D_PROFILE_NORMAL);
+  g_assert_cmpfloat (p.lambda_ht, ==, 0);
+  g_assert_cmpfloat (kiln_bm3d_params_lambda (&p, nw), ==, 2.7);
+  g_assert_cmpfloat (kiln_bm3d_params_lambda (&p, n4), ==, 3.0);
+  p.lambda_ht = 2.2;
+  g_assert_cmpfloat (kiln_bm3d_params_lambda (&p, nw), ==, 2.2);
+  g_assert_cmpfloat (kiln_bm3d_params_lambda (&p, n4), ==, 2.2);
+  p.lambda_ht = -1;
+  for (int i = 0; i < 64 * 64; i++)
+    img[i] = (float) (i % 7);
+  g_assert_false (kiln_bm3d_denoise (img, 64, 64, nw, &p, out, NULL, NULL, NULL, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+}
+
+static void
 test_bad_input (void)
 {
   g_autoptr (GError) error = NULL;
@@ -562,6 +587,7 @@ main (int argc, char **argv)
   g_test_add_func ("/bm3d/flat-region-estimate", test_flat_region_estimate);
   g_test_add_func ("/bm3d/cancel", test_cancel);
   g_test_add_func ("/bm3d/white-fast-and-stack", test_white_fast_and_stack);
+  g_test_add_func ("/bm3d/lambda-auto", test_lambda_auto);
   g_test_add_func ("/bm3d/bad-input", test_bad_input);
   return g_test_run ();
 }
