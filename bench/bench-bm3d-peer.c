@@ -17,7 +17,7 @@
  * matching thresholds), 2-D transform as in Lebrun (bior1.5 in stage 1, DCT in stage 2) and
  * Kiln's default (DCT in both). Times: wall-clock medians of $KILN_BENCH_REPEATS (3) runs; the
  * peer's time is its whole process (TIFF I/O included, a few ms). $KILN_BENCH_PEER_DIR keeps the
- * noisy and denoised files there. $KILN_BENCH_PEER_SIZES=1 runs the 512² image only.
+ * noisy and denoised files there. $KILN_BENCH_PEER_SIZES=512 (or 1024) runs that size only.
  * $KILN_BENCH_PEER_PARAMS overrides Kiln's parameters for experiments, e.g.
  * "lambda_ht=2.7,tau_ht=7500,half_search_ht=16" (keys: the KilnBm3dParams fields below).
  *
@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #ifdef _OPENMP
 # include <omp.h>
 #endif
@@ -64,6 +65,18 @@ now_s (void)
 {
   return g_get_monotonic_time () / 1e6;
 }
+
+/* CPU time (user + system) of this process, or of its terminated children */
+static double
+cpu_s (int who)
+{
+  struct rusage ru;
+  getrusage (who, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec
+         + ru.ru_stime.tv_usec / 1e6;
+}
+
+static double last_cpu;  /* median CPU time of the last run_kiln / run_peer */
 
 /* Binary PGM (P5, 8-bit) from memory. */
 static float *
@@ -198,16 +211,18 @@ static double
 run_kiln (const float *noisy, int w, int h, const KilnBm3dNoise *noise, const KilnBm3dParams *p,
           int threads, float *out)
 {
-  double t[16];
+  double t[16], c[16];
   set_threads (threads);
   for (int r = 0; r < repeats; r++)
     {
-      double t0 = now_s ();
+      double t0 = now_s (), c0 = cpu_s (RUSAGE_SELF);
       g_autoptr (GError) error = NULL;
       if (!kiln_bm3d_denoise (noisy, w, h, noise, p, out, NULL, NULL, NULL, &error))
         g_error ("BM3D failed: %s", error->message);
       t[r] = now_s () - t0;
+      c[r] = cpu_s (RUSAGE_SELF) - c0;
     }
+  last_cpu = median (c, repeats);
   return median (t, repeats);
 }
 
@@ -216,7 +231,7 @@ static double
 run_peer (const char *peer, const char *noisy_path, const char *out_path, int w, int h,
           float *out)
 {
-  double t[16];
+  double t[16], c[16];
   g_autofree char *sigma = g_strdup_printf ("%g", SIGMA);
   g_autoptr (KilnImageStack) res = NULL;
   g_autoptr (GError) error = NULL;
@@ -226,7 +241,7 @@ run_peer (const char *peer, const char *noisy_path, const char *out_path, int w,
       const char *argv[] = { peer, noisy_path, sigma, out_path, NULL };
       g_autofree char *sout = NULL, *serr = NULL;
       int status = 0;
-      double t0 = now_s ();
+      double t0 = now_s (), c0 = cpu_s (RUSAGE_CHILDREN);
       if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &sout,
                          &serr, &status, &error)
           || !g_spawn_check_wait_status (status, &error))
@@ -236,7 +251,9 @@ run_peer (const char *peer, const char *noisy_path, const char *out_path, int w,
           return -1;
         }
       t[r] = now_s () - t0;
+      c[r] = cpu_s (RUSAGE_CHILDREN) - c0;
     }
+  last_cpu = median (c, repeats);
   res = kiln_tiff_load_stack (out_path, NULL, &error);
   if (res == NULL || res->width != (guint) w || res->height != (guint) h)
     {
@@ -259,7 +276,7 @@ main (int argc, char **argv)
   g_autofree char *dir = NULL;
   g_autofree float *cam = NULL;
   const char *overrides = g_getenv ("KILN_BENCH_PEER_PARAMS");
-  int cw = 0, ch = 0, max_tile;
+  int cw = 0, ch = 0, min_tile = 1, max_tile = 2;
 
   if (argc > 3 || (argc > 1 && argv[1][0] == '-'))
     {
@@ -288,14 +305,19 @@ main (int argc, char **argv)
   printf ("# bench-bm3d-peer: %s, white noise σ = %g (seed %" G_GUINT64_FORMAT "), medians of %d"
           " runs\n# peer (2 threads): %s\n# peer (1 thread):  %s\n", cam_path, SIGMA, seed,
           repeats, peer ? peer : "(none)", peer1 ? peer1 : "(none)");
-  printf ("# PSNR in dB (peak 255, unclipped results); times in s (wall clock)\n");
-  printf ("%-34s %8s %8s %8s %8s %8s\n", "case", "psnr_dB", "delta_dB", "time_1t", "time_2t",
-          "psnr_in");
+  printf ("# PSNR in dB (peak 255, unclipped results); time_* = wall clock, cpu_* = CPU time of\n"
+          "# all threads (s); delta_dB = Kiln − peer. On a loaded machine compare cpu_*.\n");
+  printf ("%-38s %8s %8s %8s %8s %8s %8s %8s\n", "case", "psnr_dB", "delta_dB", "time_1t",
+          "time_2t", "cpu_1t", "cpu_2t", "psnr_in");
 
-  max_tile = g_strcmp0 (g_getenv ("KILN_BENCH_PEER_SIZES"), "1") == 0 ? 1 : 2;
+  if (g_getenv ("KILN_BENCH_PEER_SIZES") != NULL)
+    {
+      int only = atoi (g_getenv ("KILN_BENCH_PEER_SIZES"));
+      min_tile = max_tile = only == 2 * cw ? 2 : 1;
+    }
   if (overrides != NULL)
     printf ("# Kiln parameter overrides: %s\n", overrides);
-  for (int tile = 1; tile <= max_tile; tile++)
+  for (int tile = min_tile; tile <= max_tile; tile++)
     {
       int w = cw * tile, h = ch * tile;
       g_autofree float *clean = tile == 1 ? g_memdup2 (cam, sizeof (float) * cw * ch)
@@ -307,7 +329,7 @@ main (int argc, char **argv)
       g_autofree char *kiln_out = g_strdup_printf ("%s/kiln-%dx%d.tif", dir, w, h);
       g_autoptr (KilnBm3dNoise) white = NULL;
       g_autoptr (GError) error = NULL;
-      double psnr_in, psnr_peer = NAN, t1, t2, tp1 = NAN, tp2 = NAN;
+      double psnr_in, psnr_peer = NAN, t1, t2, c1, c2, tp1 = NAN, tp2 = NAN, cp1 = NAN, cp2;
       KilnBm3dParams p;
       struct { const char *name; KilnBm3dTransform t1; } variants[] = {
         { "bior1.5 + DCT (as Lebrun)", KILN_BM3D_TRANSFORM_BIOR15 },
@@ -328,13 +350,16 @@ main (int argc, char **argv)
           tp2 = run_peer (peer, noisy_path, peer_out, w, h, out);
           if (tp2 < 0)
             return 1;
+          cp2 = last_cpu;
           psnr_peer = kiln_psnr (out, clean, (gsize) w * h, 255);
           if (peer1 != NULL && (tp1 = run_peer (peer1, noisy_path, peer_out, w, h, out)) < 0)
             return 1;
+          if (peer1 != NULL)
+            cp1 = last_cpu;
           {
             g_autofree char *name = g_strdup_printf ("%d² IPOL BM3D (peer)", w);
-            printf ("%-34s %8.3f %8s %8.2f %8.2f %8.2f\n", name, psnr_peer, "", tp1, tp2,
-                    psnr_in);
+            printf ("%-38s %8.3f %8s %8.2f %8.2f %8.2f %8.2f %8.2f\n", name, psnr_peer, "", tp1,
+                    tp2, cp1, cp2, psnr_in);
             if (peer1 != NULL)
               {
                 double p1 = kiln_psnr (out, clean, (gsize) w * h, 255);
@@ -359,10 +384,12 @@ main (int argc, char **argv)
               return 2;
             }
           t1 = run_kiln (noisy, w, h, white, &p, 1, out);
+          c1 = last_cpu;
           t2 = run_kiln (noisy, w, h, white, &p, 2, out);
+          c2 = last_cpu;
           psnr = kiln_psnr (out, clean, (gsize) w * h, 255);
-          printf ("%-34s %8.3f %+8.3f %8.2f %8.2f %8.2f\n", name, psnr,
-                  peer ? psnr - psnr_peer : NAN, t1, t2, psnr_in);
+          printf ("%-38s %8.3f %+8.3f %8.2f %8.2f %8.2f %8.2f %8.2f\n", name, psnr,
+                  peer ? psnr - psnr_peer : NAN, t1, t2, c1, c2, psnr_in);
           fflush (stdout);
           if (v == 0 && keep != NULL)
             kiln_tiff_save_image (out, w, h, 0, kiln_out, NULL);

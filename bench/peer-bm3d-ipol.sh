@@ -12,7 +12,7 @@
 #       PEER is called as `PEER NOISY.tif SIGMA OUT.tif`.
 #
 # Environment (see bench/bench-bm3d-peer.c): KILN_BENCH_REPEATS (3), KILN_BENCH_SEED (1),
-# KILN_BENCH_CAMERA, KILN_BENCH_PEER_DIR (keep the images), KILN_BENCH_PEER_SIZES=1 (512² only),
+# KILN_BENCH_CAMERA, KILN_BENCH_PEER_DIR (keep the images), KILN_BENCH_PEER_SIZES=512 or 1024 (that size only),
 # KILN_BENCH_PEER_PARAMS (Kiln parameter overrides).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
