@@ -620,7 +620,9 @@ cache_trim (KilnVolumeView *self)
     }
 }
 
-/* Idle: upload prefetched entries in chunks, so that the main loop stays responsive. */
+/* Idle: upload prefetched entries in chunks, so that the main loop stays responsive. Its
+ * priority is above GTK's redraw (G_PRIORITY_HIGH_IDLE + 20) so that continuous redraws
+ * (playing, orbiting) cannot starve it; each chunk is short. */
 static gboolean
 upload_step (gpointer data)
 {
@@ -651,7 +653,7 @@ static void
 ensure_upload_idle (KilnVolumeView *self)
 {
   if (self->upload_id == 0)
-    self->upload_id = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE + 10, upload_step, self, NULL);
+    self->upload_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, upload_step, self, NULL);
 }
 
 static void
