@@ -21,6 +21,8 @@ typedef struct { float m[16]; } Mat4;   /* column-major */
 #define CACHE_MAX_ENTRIES 6         /* time points kept as GL textures */
 #define CACHE_MAX_BYTES (768u << 20) /* texture memory of the cache */
 #define UPLOAD_CHUNK_VOXELS (4u << 20) /* per idle step of a prefetch upload */
+#define INTERACTIVE_DIVISOR 3       /* interactive frames: resolution divided by this per axis */
+#define INTERACTIVE_STEP 1.5f       /* interactive isosurface search step (voxels) */
 
 /* One volume (and its labels) prepared for display: CPU side (normalised 16-bit values, 16- or
  * 32-bit labels, per-brick maxima) made in a worker thread, then uploaded as GL textures (in
@@ -73,6 +75,7 @@ struct _KilnVolumeView
 
   /* interaction: render at reduced resolution while TRUE */
   gboolean         interactive;
+  gboolean         no_skipping;  /* benchmarks: measure without empty-space skipping */
   gboolean         dragging;
   guint            interact_id;
   GLuint           low_fbo;
@@ -897,7 +900,7 @@ occupied_box (KilnVolumeView *self,
       lo[i] = 0;
       hi[i] = (float) ext[i];
     }
-  if (self->slices[0] >= 0 || self->slices[1] >= 0 || self->slices[2] >= 0)
+  if (self->slices[0] >= 0 || self->slices[1] >= 0 || self->slices[2] >= 0 || self->no_skipping)
     return TRUE;
   for (guint z = 0; z < e->nb[2]; z++)
     for (guint y = 0; y < e->nb[1]; y++)
@@ -999,11 +1002,11 @@ kiln_volume_view_render (GtkGLArea    *area,
     {
       if (self->interactive && viewport[2] >= 64 && viewport[3] >= 64)
         {
-          low = ensure_low_target (self, viewport[2] / 2, viewport[3] / 2);
+          low = ensure_low_target (self, viewport[2] / INTERACTIVE_DIVISOR, viewport[3] / INTERACTIVE_DIVISOR);
           glBindFramebuffer (GL_FRAMEBUFFER, low ? self->low_fbo : (GLuint) target_fbo);
           if (low)
             {
-              glViewport (0, 0, viewport[2] / 2, viewport[3] / 2);
+              glViewport (0, 0, self->low_size[0], self->low_size[1]);
               glClear (GL_COLOR_BUFFER_BIT);
             }
         }
@@ -1023,6 +1026,8 @@ kiln_volume_view_render (GtkGLArea    *area,
       glUniform1ui (glGetUniformLocation (self->ray_program, "map_size"),
                     self->label_map != NULL ? self->n_label_map : 0);
       glUniform1f (glGetUniformLocation (self->ray_program, "brick_size"), BRICK);
+      glUniform1i (glGetUniformLocation (self->ray_program, "skipping"), !self->no_skipping);
+      glUniform1f (glGetUniformLocation (self->ray_program, "step_scale"), self->interactive ? INTERACTIVE_STEP : 1.0f);
       glUniform3f (glGetUniformLocation (self->ray_program, "box_lo"), lo[0], lo[1], lo[2]);
       glUniform3f (glGetUniformLocation (self->ray_program, "box_hi"), hi[0], hi[1], hi[2]);
       glUniform1i (glGetUniformLocation (self->ray_program, "has_labels"), self->labels != NULL);
@@ -1270,6 +1275,15 @@ kiln_volume_view_set_interactive (KilnVolumeView *self,
   g_return_if_fail (KILN_IS_VOLUME_VIEW (self));
   g_clear_handle_id (&self->interact_id, g_source_remove);
   self->interactive = interactive || self->dragging;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+}
+
+void
+kiln_volume_view_set_skipping (KilnVolumeView *self,
+                               gboolean        skipping)
+{
+  g_return_if_fail (KILN_IS_VOLUME_VIEW (self));
+  self->no_skipping = !skipping;
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
 }
 

@@ -94,11 +94,15 @@ void       kiln_volume_view_get_range      (KilnVolumeView   *self,
                                             double           *min,
                                             double           *max);
 /* While interactive (set during an orbit drag and a zoom, or by the caller while playing
- * through time), frames are ray-cast at half the resolution on each axis and scaled up; a
+ * through time), frames are ray-cast at a third of the resolution on each axis and scaled up; a
  * full-quality frame follows when it ends. */
 void       kiln_volume_view_set_interactive (KilnVolumeView  *self,
                                             gboolean          interactive);
 gboolean   kiln_volume_view_get_interactive (KilnVolumeView  *self);
+/* Empty-space skipping (on by default; turning it off is for benchmarks and tests only: the
+ * image must be the same). */
+void       kiln_volume_view_set_skipping   (KilnVolumeView   *self,
+                                            gboolean          skipping);
 /* Render the current view into a texture (for PNG export); NULL if GL failed. */
 GdkTexture *kiln_volume_view_render_texture (KilnVolumeView *self);
 /* Width of the view in nm at the volume's centre (for the scale bar). The ::view-changed
