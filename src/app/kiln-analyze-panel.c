@@ -715,6 +715,7 @@ show_volume (KilnAnalyzePanel *self,
 typedef struct
 {
   KilnAnalyzePanel *self;
+  GCancellable     *cancellable;   /* the document's at the request */
   guint             tp;
   gboolean          show;      /* FALSE: a neighbour loaded ahead */
 } LoadData;
@@ -732,8 +733,15 @@ on_volume_loaded (GObject      *source,
   KilnVolumePair *pair = kiln_document_load_volume_finish (KILN_DOCUMENT (source), result, &error);
   guint tp = ld->tp;
   gboolean show = ld->show;
+  gboolean stale = ld->cancellable != self->cancellable;   /* loaded for a previous document */
 
+  g_object_unref (ld->cancellable);
   g_free (ld);
+  if (stale)
+    {
+      g_clear_pointer (&pair, kiln_volume_pair_free);
+      return;
+    }
   if (pair == NULL)
     {
       if (show && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -769,6 +777,7 @@ load_time_point (KilnAnalyzePanel *self,
   LoadData *ld = g_new0 (LoadData, 1);
 
   ld->self = g_object_ref (self);
+  ld->cancellable = g_object_ref (self->cancellable);
   ld->tp = tp;
   ld->show = show;
   kiln_document_load_volume_async (self->document, tp, self->cancellable, on_volume_loaded, ld);
