@@ -195,7 +195,7 @@ main (int argc, char **argv)
   kiln_volume_view_set_mode (KILN_VOLUME_VIEW (view), KILN_RENDER_ISOSURFACE);
 
   /* warm: the next time point was prefetched (as the Analyze panel does for tp ± 1); first
-   * with full-quality frames, then as while playing (interactive frames) */
+   * from an idle view (a switch draws ⅓-resolution frames for 250 ms), then while playing *
   for (int i = 0; i < 3; i++)
     {
       wait_prefetched (view, v[i + 1], l[i + 1]);
@@ -227,9 +227,9 @@ main (int argc, char **argv)
   g_print ("%-52s %7.1f/s %10s\n", "volume rendering redraws, without skipping", fps_dvr_plain, "—");
   g_print ("%-52s %7.1f/s %10s\n", "volume rendering redraws, full quality", fps_dvr, "—");
   g_print ("%-52s %7.1f/s %10s\n", "volume rendering redraws, interactive", fps_dvr_low, "—");
-  g_print ("%-52s %7.0f ms %10s\n", "switch to a prefetched time point (until drawn)", median (warm, 3), "≤ 200 ms");
+  g_print ("%-52s %7.0f ms %10s\n", "switch to a prefetched time point (⅓-res frame)", median (warm, 3), "≤ 200 ms");
   g_print ("%-52s %7.0f ms %10s\n", "  the same while playing (interactive frames)", median (warm_play, 3), "≤ 200 ms");
-  g_print ("%-52s %7.0f ms %10s\n", "cold switch (prepare + upload + draw)", median (cold, 3), "—");
+  g_print ("%-52s %7.0f ms %10s\n", "cold switch (prepare + upload + ⅓-res frame)", median (cold, 3), "—");
   gtk_window_destroy (GTK_WINDOW (window));
   for (int i = 0; i < 5; i++)
     {

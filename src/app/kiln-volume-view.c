@@ -74,10 +74,10 @@ struct _KilnVolumeView
   GLuint           map_tex;
 
   /* interaction: render at reduced resolution while TRUE */
-  gboolean         interactive;
+  gboolean         interactive;  /* set by the caller (playing) */
   gboolean         no_skipping;  /* benchmarks: measure without empty-space skipping */
   gboolean         dragging;
-  guint            interact_id;
+  guint            interact_id;  /* a brief interactive period (zoom, time-point switch) */
   GLuint           low_fbo;
   GLuint           low_tex;
   int              low_size[2];
@@ -122,6 +122,8 @@ enum {
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (KilnVolumeView, kiln_volume_view, GTK_TYPE_GL_AREA)
+
+static gboolean is_interactive (KilnVolumeView *self);
 
 /* ---------------------------------------------------------------- small matrix helpers */
 
@@ -1000,7 +1002,7 @@ kiln_volume_view_render (GtkGLArea    *area,
   glGetIntegerv (GL_VIEWPORT, viewport);
   if (occupied_box (self, cur, self->mode == KILN_RENDER_ISOSURFACE ? norm_threshold : window_lo, lo, hi))
     {
-      if (self->interactive && viewport[2] >= 64 && viewport[3] >= 64)
+      if (is_interactive (self) && viewport[2] >= 64 && viewport[3] >= 64)
         {
           low = ensure_low_target (self, viewport[2] / INTERACTIVE_DIVISOR, viewport[3] / INTERACTIVE_DIVISOR);
           glBindFramebuffer (GL_FRAMEBUFFER, low ? self->low_fbo : (GLuint) target_fbo);
@@ -1027,7 +1029,7 @@ kiln_volume_view_render (GtkGLArea    *area,
                     self->label_map != NULL ? self->n_label_map : 0);
       glUniform1f (glGetUniformLocation (self->ray_program, "brick_size"), BRICK);
       glUniform1i (glGetUniformLocation (self->ray_program, "skipping"), !self->no_skipping);
-      glUniform1f (glGetUniformLocation (self->ray_program, "step_scale"), self->interactive ? INTERACTIVE_STEP : 1.0f);
+      glUniform1f (glGetUniformLocation (self->ray_program, "step_scale"), is_interactive (self) ? INTERACTIVE_STEP : 1.0f);
       glUniform3f (glGetUniformLocation (self->ray_program, "box_lo"), lo[0], lo[1], lo[2]);
       glUniform3f (glGetUniformLocation (self->ray_program, "box_hi"), hi[0], hi[1], hi[2]);
       glUniform1i (glGetUniformLocation (self->ray_program, "has_labels"), self->labels != NULL);
@@ -1209,7 +1211,6 @@ on_drag_begin (GtkGestureDrag *gesture,
                KilnVolumeView *self)
 {
   self->dragging = TRUE;
-  self->interactive = TRUE;
   self->drag_yaw = self->yaw;
   self->drag_pitch = self->pitch;
   self->drag_pan_x = self->pan_x;
@@ -1247,11 +1248,7 @@ on_drag_end (GtkGestureDrag *gesture,
              KilnVolumeView *self)
 {
   self->dragging = FALSE;
-  if (self->interact_id == 0)
-    {
-      self->interactive = FALSE;
-      gtk_gl_area_queue_render (GTK_GL_AREA (self));   /* the full-quality frame */
-    }
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));   /* the full-quality frame (unless still interactive) */
 }
 
 static gboolean
@@ -1260,12 +1257,23 @@ interaction_over (gpointer data)
   KilnVolumeView *self = data;
 
   self->interact_id = 0;
-  if (!self->dragging)
-    {
-      self->interactive = FALSE;
-      gtk_gl_area_queue_render (GTK_GL_AREA (self));
-    }
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
   return G_SOURCE_REMOVE;
+}
+
+/* A short interactive period (zoom steps, time-point switches): full quality 250 ms after the
+ * last one. */
+static void
+interact_briefly (KilnVolumeView *self)
+{
+  g_clear_handle_id (&self->interact_id, g_source_remove);
+  self->interact_id = g_timeout_add (250, interaction_over, self);
+}
+
+static gboolean
+is_interactive (KilnVolumeView *self)
+{
+  return self->interactive || self->dragging || self->interact_id != 0;
 }
 
 void
@@ -1273,8 +1281,7 @@ kiln_volume_view_set_interactive (KilnVolumeView *self,
                                   gboolean        interactive)
 {
   g_return_if_fail (KILN_IS_VOLUME_VIEW (self));
-  g_clear_handle_id (&self->interact_id, g_source_remove);
-  self->interactive = interactive || self->dragging;
+  self->interactive = interactive;
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
 }
 
@@ -1291,7 +1298,7 @@ gboolean
 kiln_volume_view_get_interactive (KilnVolumeView *self)
 {
   g_return_val_if_fail (KILN_IS_VOLUME_VIEW (self), FALSE);
-  return self->interactive;
+  return is_interactive (self);
 }
 
 static gboolean
@@ -1302,9 +1309,7 @@ on_scroll (GtkEventControllerScroll *controller,
 {
   self->zoom = CLAMP (self->zoom * pow (1.12, -dy), 0.1, 50.0);
   /* reduced resolution while the wheel turns, full quality 250 ms after the last step */
-  self->interactive = TRUE;
-  g_clear_handle_id (&self->interact_id, g_source_remove);
-  self->interact_id = g_timeout_add (250, interaction_over, self);
+  interact_briefly (self);
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
   g_signal_emit (self, signals[VIEW_CHANGED], 0);
   return TRUE;
@@ -1335,20 +1340,17 @@ kiln_volume_view_size_allocate (GtkWidget *widget,
   g_signal_emit (widget, signals[VIEW_CHANGED], 0);
 }
 
-GdkTexture *
-kiln_volume_view_render_texture (KilnVolumeView *self)
+static GdkTexture *
+render_snapshot (KilnVolumeView *self,
+                 GtkNative      *native,
+                 int             w,
+                 int             h)
 {
-  GdkPaintable *paintable;
-  GtkSnapshot *snapshot;
+  GdkPaintable *paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
   GskRenderNode *node;
   GdkTexture *texture = NULL;
-  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
-  int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
 
-  if (native == NULL || w <= 0 || h <= 0 || gtk_gl_area_get_error (GTK_GL_AREA (self)) != NULL)
-    return NULL;
-  paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
-  snapshot = gtk_snapshot_new ();
   gdk_paintable_snapshot (paintable, snapshot, w, h);
   node = gtk_snapshot_free_to_node (snapshot);
   if (node != NULL)
@@ -1358,6 +1360,29 @@ kiln_volume_view_render_texture (KilnVolumeView *self)
       gsk_render_node_unref (node);
     }
   g_object_unref (paintable);
+  return texture;
+}
+
+GdkTexture *
+kiln_volume_view_render_texture (KilnVolumeView *self)
+{
+  GdkTexture *texture;
+  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
+  int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
+  gboolean saved = self->interactive, dragging = self->dragging;
+
+  if (native == NULL || w <= 0 || h <= 0 || gtk_gl_area_get_error (GTK_GL_AREA (self)) != NULL)
+    return NULL;
+  if (!is_interactive (self))
+    return render_snapshot (self, native, w, h);
+  /* exports are full quality: end a brief interactive period, render without it */
+  g_clear_handle_id (&self->interact_id, g_source_remove);
+  self->interactive = self->dragging = FALSE;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+  texture = render_snapshot (self, native, w, h);
+  self->interactive = saved;
+  self->dragging = dragging;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
   return texture;
 }
 
@@ -1460,6 +1485,11 @@ kiln_volume_view_set_volume (KilnVolumeView  *self,
     kiln_volume_ref (volume);
   if (labels != NULL)
     kiln_label_volume_ref (labels);
+  /* switching from one volume to another (time points): the first frames are interactive, a
+   * full-quality one follows 250 ms after the last switch */
+  if (self->volume != NULL && volume != NULL && volume != self->volume &&
+      gtk_widget_get_realized (GTK_WIDGET (self)))
+    interact_briefly (self);
   g_clear_pointer (&self->volume, kiln_volume_unref);
   g_clear_pointer (&self->labels, kiln_label_volume_unref);
   self->volume = volume;

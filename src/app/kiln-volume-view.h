@@ -93,7 +93,8 @@ gboolean   kiln_volume_view_is_prefetched  (KilnVolumeView   *self,
 void       kiln_volume_view_get_range      (KilnVolumeView   *self,
                                             double           *min,
                                             double           *max);
-/* While interactive (set during an orbit drag and a zoom, or by the caller while playing
+/* While interactive (during an orbit drag, until 250 ms after a zoom step or a switch to
+ * another volume, or while the caller sets it, e.g. while playing
  * through time), frames are ray-cast at a third of the resolution on each axis and scaled up; a
  * full-quality frame follows when it ends. */
 void       kiln_volume_view_set_interactive (KilnVolumeView  *self,

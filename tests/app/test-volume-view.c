@@ -350,7 +350,10 @@ test_fast_paths (void)
   }
   g_assert_true (kiln_volume_view_is_prefetched (KILN_VOLUME_VIEW (view), vol2, lab2));
   kiln_volume_view_set_volume (KILN_VOLUME_VIEW (view), vol2, lab2);
-  iterate (200);
+  /* a switch draws interactive frames first, full quality 250 ms after it */
+  g_assert_true (kiln_volume_view_get_interactive (KILN_VOLUME_VIEW (view)));
+  iterate (500);
+  g_assert_false (kiln_volume_view_get_interactive (KILN_VOLUME_VIEW (view)));
   {
     /* the sphere's centre projects at (16 − 24) voxels × 2 nm from the view's centre */
     double nm_per_px = kiln_volume_view_get_view_width_nm (KILN_VOLUME_VIEW (view)) / w;
@@ -366,7 +369,7 @@ test_fast_paths (void)
   /* and back to the first (still cached) */
   g_assert_true (kiln_volume_view_is_prefetched (KILN_VOLUME_VIEW (view), vol, lab));
   kiln_volume_view_set_volume (KILN_VOLUME_VIEW (view), vol, lab);
-  iterate (200);
+  iterate (500);
   pixel_at (view, w / 2, h / 2, rgb);
   g_assert_true (looks_green (rgb));
 
