@@ -195,7 +195,7 @@ main (int argc, char **argv)
   kiln_volume_view_set_mode (KILN_VOLUME_VIEW (view), KILN_RENDER_ISOSURFACE);
 
   /* warm: the next time point was prefetched (as the Analyze panel does for tp ± 1); first
-   * from an idle view (a switch draws ⅓-resolution frames for 250 ms), then while playing *
+   * from an idle view (a switch draws ⅓-resolution frames for 250 ms), then while playing */
   for (int i = 0; i < 3; i++)
     {
       wait_prefetched (view, v[i + 1], l[i + 1]);
