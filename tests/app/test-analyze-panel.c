@@ -10,10 +10,10 @@
 #include <math.h>
 
 #include "kiln-analyze-panel.h"
+#include "kiln-app-test-util.h"
 #include "kiln-document.h"
 #include "kiln-volume-view.h"
 #include "kiln-test-util.h"
-#include "kiln-app-test-util.h"
 
 static gboolean opened;
 
