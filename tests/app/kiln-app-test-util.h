@@ -138,6 +138,21 @@ app_test_screenshot (GtkWidget  *widget,
       return;
     }
   {
+    /* the application's style sheet, which GtkApplication loads in the app (panels built
+     * without a KilnApplication would otherwise show, e.g., dark on-screen readouts) */
+    static gboolean css_done;
+    if (!css_done)
+      {
+        GtkCssProvider *css = gtk_css_provider_new ();
+        gtk_css_provider_load_from_resource (css, "/io/github/kiln_tomo/Kiln/style.css");
+        gtk_style_context_add_provider_for_display (gtk_widget_get_display (widget),
+                                                    GTK_STYLE_PROVIDER (css),
+                                                    GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+        g_object_unref (css);
+        css_done = TRUE;
+      }
+  }
+  {
     /* let a few frames be drawn */
     gint64 end = g_get_monotonic_time () + 300 * 1000;
     while (g_get_monotonic_time () < end)
