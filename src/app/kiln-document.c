@@ -39,6 +39,10 @@ typedef struct
   char           *saved_xf;
   char           *saved_recon;
   char           *saved_labels;
+  /* provenance: the step parameters a result set by the app was computed with (NULL: not set
+   * by the app since the last save), recorded in tpNN/results.json when saved */
+  JsonObject     *made_with[KILN_DOC_N_STEPS];
+  gboolean        axis_from_pipeline;   /* the axis is kiln-cli run's, not set in the app */
 } TimePoint;
 
 struct _KilnDocument
@@ -126,6 +130,8 @@ time_point_free (gpointer data)
   g_free (tp->saved_xf);
   g_free (tp->saved_recon);
   g_free (tp->saved_labels);
+  for (guint s = 0; s < KILN_DOC_N_STEPS; s++)
+    g_clear_pointer (&tp->made_with[s], json_object_unref);
   g_free (tp);
 }
 
@@ -606,6 +612,10 @@ adopt_pipeline_results (KilnDocument *self,
           tp->has_axis = TRUE;
           tp->axis_angle_deg = angle;
           tp->axis_shift_px = shift;
+          /* found by kiln-cli run (an axis set in the app stays the app's) */
+          tp->axis_from_pipeline =
+            g_strcmp0 (json_object_get_string_member_with_default (details, "source", ""),
+                       "manual") != 0;
         }
     }
   pipeline_output (self->experiment, steps, "reconstruct", tp->name, "reconstruction.mrc", &tp->saved_recon);
@@ -1162,6 +1172,24 @@ kiln_document_get_denoised (KilnDocument *self,
   return tp ? tp->denoised : NULL;
 }
 
+static JsonObject *step_params_copy (JsonObject *o);
+
+/* The result of @step was just computed by the app: remember its parameters (provenance). */
+static void
+note_made_with (KilnDocument *self,
+                TimePoint    *tp,
+                KilnDocStep   step,
+                gboolean      has_result)
+{
+  JsonObject *now;
+
+  g_clear_pointer (&tp->made_with[step], json_object_unref);
+  if (!has_result || self->experiment == NULL)
+    return;
+  now = kiln_experiment_get_step (self->experiment, step_names[step]);
+  tp->made_with[step] = now != NULL ? step_params_copy (now) : json_object_new ();
+}
+
 void
 kiln_document_set_denoised (KilnDocument   *self,
                             guint           index,
@@ -1174,6 +1202,7 @@ kiln_document_set_denoised (KilnDocument   *self,
     kiln_image_stack_ref (stack);
   g_clear_pointer (&tp->denoised, kiln_image_stack_unref);
   tp->denoised = stack;
+  note_made_with (self, tp, KILN_DOC_STEP_DENOISE, stack != NULL);
   if (stack == NULL)
     g_clear_pointer (&tp->saved_denoised, g_free);
   results_changed (self, index);
@@ -1219,7 +1248,8 @@ kiln_document_set_aligned (KilnDocument   *self,
       tp->n_xf = aligned->n_tilts;
       tp->xf = g_memdup2 (xf, sizeof (KilnXf) * aligned->n_tilts);
     }
-  else
+  note_made_with (self, tp, KILN_DOC_STEP_ALIGN, aligned != NULL);
+  if (aligned == NULL)
     {
       g_clear_pointer (&tp->saved_aligned, g_free);
       g_clear_pointer (&tp->saved_xf, g_free);
@@ -1257,6 +1287,7 @@ kiln_document_set_axis (KilnDocument *self,
   tp->has_axis = TRUE;
   tp->axis_angle_deg = angle_deg;
   tp->axis_shift_px = shift_px;
+  tp->axis_from_pipeline = FALSE;
   results_changed (self, index);
 }
 
@@ -1268,6 +1299,7 @@ kiln_document_clear_axis (KilnDocument *self,
 
   g_return_if_fail (tp != NULL);
   tp->has_axis = FALSE;
+  tp->axis_from_pipeline = FALSE;
   results_changed (self, index);
 }
 
@@ -1292,6 +1324,7 @@ kiln_document_set_reconstruction (KilnDocument *self,
     kiln_volume_ref (volume);
   g_clear_pointer (&tp->recon, kiln_volume_unref);
   tp->recon = volume;
+  note_made_with (self, tp, KILN_DOC_STEP_RECONSTRUCT, volume != NULL);
   g_clear_pointer (&tp->saved_recon, g_free);
   g_clear_pointer (&tp->volumes, kiln_volume_pair_free);
   results_changed (self, index);
@@ -1318,6 +1351,7 @@ kiln_document_set_labels (KilnDocument    *self,
     kiln_label_volume_ref (labels);
   g_clear_pointer (&tp->labels, kiln_label_volume_unref);
   tp->labels = labels;
+  note_made_with (self, tp, KILN_DOC_STEP_SEGMENT, labels != NULL);
   g_clear_pointer (&tp->saved_labels, g_free);
   g_clear_pointer (&tp->volumes, kiln_volume_pair_free);
   results_changed (self, index);
@@ -1542,6 +1576,8 @@ save_axis_json (KilnDocument  *self,
   json_object_set_double_member (o, "axis_angle_deg", tp->axis_angle_deg);
   json_object_set_double_member (o, "axis_shift_px", tp->axis_shift_px);
   json_object_set_boolean_member (o, "searched", FALSE);
+  /* set in the app: kiln-cli run keeps it (docs/pipeline.md) */
+  json_object_set_string_member (o, "source", "manual");
   node = json_node_init_object (json_node_alloc (), o);
   text = json_to_string (node, TRUE);
   with_nl = g_strconcat (text, "\n", NULL);
@@ -1553,6 +1589,70 @@ save_axis_json (KilnDocument  *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/* The axis was cleared in the app: an axis.json it saved earlier must not be kept by
+ * kiln-cli run. */
+static void
+remove_manual_axis_json (KilnDocument *self,
+                         TimePoint    *tp)
+{
+  g_autofree char *rel = g_strdup_printf ("%s/axis.json", tp->name);
+  g_autofree char *path = kiln_experiment_path (self->experiment, rel);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || !json_parser_load_from_file (parser, path, NULL))
+    return;
+  root = json_parser_get_root (parser);
+  if (root != NULL && JSON_NODE_HOLDS_OBJECT (root) &&
+      g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (root), "source", ""),
+                 "manual") == 0)
+    g_unlink (path);
+}
+
+/* Record in tpNN/results.json, for each result the app computed and just saved, the pipeline's
+ * provenance (hash of the parameters it was made with and of its inputs, its outputs' hashes;
+ * kiln_pipeline_record_step), so that `kiln-cli run` skips those steps while nothing changes.
+ * A result that cannot be recorded (e.g. aligned from the raw tilts, which the pipeline never
+ * does) is left to kiln-cli run, which says so in tpNN/run.log. */
+static void
+record_provenance (KilnDocument *self,
+                   TimePoint    *tp,
+                   guint         index)
+{
+  for (guint s = 0; s < KILN_DOC_N_STEPS; s++)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autoptr(JsonObject) details = NULL;
+      JsonObject *params = tp->made_with[s];
+
+      if (s == KILN_DOC_STEP_TILT_AXIS)
+        {
+          if (!tp->has_axis || tp->axis_from_pipeline)
+            continue;
+          details = json_object_new ();
+          json_object_set_double_member (details, "axis_angle_deg", tp->axis_angle_deg);
+          json_object_set_double_member (details, "axis_shift_px", tp->axis_shift_px);
+          json_object_set_boolean_member (details, "searched", FALSE);
+          json_object_set_string_member (details, "source", "manual");
+          params = NULL;   /* the pipeline's steps.axis: the app's axis is not searched */
+        }
+      else if (params == NULL)
+        continue;
+      else if (s == KILN_DOC_STEP_RECONSTRUCT && tp->has_axis)
+        {
+          details = json_object_new ();
+          json_object_set_double_member (details, "axis_angle_deg", tp->axis_angle_deg);
+          json_object_set_double_member (details, "axis_shift_px", tp->axis_shift_px);
+        }
+      /* KilnDocStep and KilnStep list the steps in the same order */
+      if (kiln_pipeline_record_step (self->experiment, index, (KilnStep) s, params, details,
+                                     "app", &local))
+        g_clear_pointer (&tp->made_with[s], json_object_unref);
+      else
+        g_debug ("%s", local->message);
+    }
 }
 
 /* Keep a result saved earlier (and not loaded since) in the new entry. */
@@ -1623,13 +1723,15 @@ kiln_document_save (KilnDocument  *self,
           keep_saved (self, entry, "aligned", tp->saved_aligned);
           keep_saved (self, entry, "alignment", tp->saved_xf);
         }
-      if (tp->has_axis)
+      if (tp->has_axis && !tp->axis_from_pipeline)
         {
           json_object_set_double_member (entry, "axis_angle_deg", tp->axis_angle_deg);
           json_object_set_double_member (entry, "axis_shift_px", tp->axis_shift_px);
           if (!save_axis_json (self, tp, error))
             return FALSE;
         }
+      else if (!tp->has_axis)
+        remove_manual_axis_json (self, tp);
       if (tp->recon != NULL)
         {
           if (!save_result (self, entry, tp->name, "reconstruction", "reconstruction.mrc",
@@ -1648,6 +1750,7 @@ kiln_document_save (KilnDocument  *self,
         keep_saved (self, entry, "labels", tp->saved_labels);
       if (json_object_get_size (entry) > 0)
         json_object_set_object_member (results, tp->name, json_object_ref (entry));
+      record_provenance (self, tp, i);
     }
   kiln_experiment_set_step (self->experiment, "results", results);
   if (!kiln_experiment_save (self->experiment, self->experiment->dir, error))
