@@ -1655,6 +1655,19 @@ record_provenance (KilnDocument *self,
     }
 }
 
+/* A result in memory that was read from (or saved to) @abs_path and not computed again since:
+ * its file is kept as it is (rewriting it would change its bytes for kiln-cli run's hashes). */
+static gboolean
+unchanged_on_disk (KilnDocument *self,
+                   TimePoint    *tp,
+                   KilnDocStep   step,
+                   const char   *abs_path)
+{
+  return tp->made_with[step] == NULL && abs_path != NULL &&
+         path_is_inside (abs_path, self->experiment->dir) &&
+         g_file_test (abs_path, G_FILE_TEST_IS_REGULAR);
+}
+
 /* Keep a result saved earlier (and not loaded since) in the new entry. */
 static void
 keep_saved (KilnDocument *self,
@@ -1702,15 +1715,17 @@ kiln_document_save (KilnDocument  *self,
       TimePoint *tp = g_ptr_array_index (self->time_points, i);
       g_autoptr(JsonObject) entry = json_object_new ();
 
-      if (tp->denoised != NULL)
+      if (tp->denoised != NULL && !unchanged_on_disk (self, tp, KILN_DOC_STEP_DENOISE, tp->saved_denoised))
         {
           if (!save_result (self, entry, tp->name, "denoised", "denoised.mrc", tp->denoised,
                             &tp->saved_denoised, error))
             return FALSE;
         }
-      else if (!tp->results_loaded)
+      else if (tp->denoised != NULL || !tp->results_loaded)
         keep_saved (self, entry, "denoised", tp->saved_denoised);
-      if (tp->aligned != NULL)
+      if (tp->aligned != NULL &&
+          !(unchanged_on_disk (self, tp, KILN_DOC_STEP_ALIGN, tp->saved_aligned) &&
+            unchanged_on_disk (self, tp, KILN_DOC_STEP_ALIGN, tp->saved_xf)))
         {
           if (!save_result (self, entry, tp->name, "aligned", "aligned.mrc", tp->aligned,
                             &tp->saved_aligned, error) ||
@@ -1718,7 +1733,7 @@ kiln_document_save (KilnDocument  *self,
                             &tp->saved_xf, error))
             return FALSE;
         }
-      else if (!tp->results_loaded)
+      else if (tp->aligned != NULL || !tp->results_loaded)
         {
           keep_saved (self, entry, "aligned", tp->saved_aligned);
           keep_saved (self, entry, "alignment", tp->saved_xf);
@@ -1732,7 +1747,7 @@ kiln_document_save (KilnDocument  *self,
         }
       else if (!tp->has_axis)
         remove_manual_axis_json (self, tp);
-      if (tp->recon != NULL)
+      if (tp->recon != NULL && !unchanged_on_disk (self, tp, KILN_DOC_STEP_RECONSTRUCT, tp->saved_recon))
         {
           if (!save_result (self, entry, tp->name, "reconstruction", "reconstruction.mrc",
                             tp->recon, &tp->saved_recon, error))
@@ -1740,7 +1755,7 @@ kiln_document_save (KilnDocument  *self,
         }
       else
         keep_saved (self, entry, "reconstruction", tp->saved_recon);
-      if (tp->labels != NULL)
+      if (tp->labels != NULL && !unchanged_on_disk (self, tp, KILN_DOC_STEP_SEGMENT, tp->saved_labels))
         {
           if (!save_result (self, entry, tp->name, "labels", "labels.mrc", tp->labels,
                             &tp->saved_labels, error))
