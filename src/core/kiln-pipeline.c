@@ -1520,6 +1520,35 @@ range_of (const KilnExperiment *experiment, const char *step, const char *key,
   return *n > 0;
 }
 
+/* The number of time points whose merged record of @step has the string @value at @key
+ * (in "details" when @in_details). */
+static guint
+count_results (const KilnExperiment *experiment, const char *step, gboolean in_details,
+               const char *key, const char *value)
+{
+  JsonObject *so = kiln_experiment_get_step (experiment, step);
+  guint n = 0;
+  if (so == NULL || !json_object_has_member (so, "results")
+      || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (so, "results")))
+    return 0;
+  JsonObject *res = json_object_get_object_member (so, "results");
+  g_autoptr(GList) tps = json_object_get_members (res);
+  for (GList *l = tps; l != NULL; l = l->next)
+    {
+      JsonNode *tn = json_object_get_member (res, l->data);
+      JsonObject *t = JSON_NODE_HOLDS_OBJECT (tn) ? json_node_get_object (tn) : NULL;
+      if (t != NULL && in_details)
+        t = json_object_has_member (t, "details")
+          && JSON_NODE_HOLDS_OBJECT (json_object_get_member (t, "details"))
+          ? json_object_get_object_member (t, "details") : NULL;
+      JsonNode *v = t != NULL ? json_object_get_member (t, key) : NULL;
+      if (v != NULL && JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING
+          && g_strcmp0 (json_node_get_string (v), value) == 0)
+        n++;
+    }
+  return n;
+}
+
 static void
 append_range (GString *s, const KilnExperiment *e, const char *step, const char *key,
               const char *what, const char *unit)
@@ -1584,6 +1613,13 @@ kiln_pipeline_methods (const KilnExperiment *experiment,
         case KILN_STEP_AXIS:
           append_range (s, experiment, name, "axis_angle_deg", "Axis angle found", " °");
           append_range (s, experiment, name, "axis_shift_px", "Axis shift found", " px");
+          {
+            guint n_manual = count_results (experiment, name, TRUE, "source", "manual");
+            if (n_manual > 0)
+              g_string_append_printf (s, " For %u time point(s) the axis was set in the Kiln app "
+                                      "(by hand or an accepted suggestion) and not searched.",
+                                      n_manual);
+          }
           break;
         case KILN_STEP_RECONSTRUCT:
           append_range (s, experiment, name, "iterations_done", "Iterations done", "");
@@ -1599,6 +1635,10 @@ kiln_pipeline_methods (const KilnExperiment *experiment,
         default:
           break;
         }
+      guint n_app = count_results (experiment, name, FALSE, "origin", "app");
+      if (n_app > 0 && st != KILN_STEP_AXIS)
+        g_string_append_printf (s, " For %u time point(s) this step was computed interactively "
+                                "in the Kiln app with these parameters.", n_app);
       double lo, hi, sum;
       guint n;
       if (range_of (experiment, name, NULL, &lo, &hi, &sum, &n))
