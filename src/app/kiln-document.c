@@ -597,7 +597,9 @@ adopt_pipeline_results (KilnDocument *self,
           tp->saved_xf = g_steal_pointer (&xf);
         }
     }
-  if (!tp->has_axis && json_object_has_member (steps, "axis") &&
+  g_autofree char *axis_json = NULL;
+  pipeline_output (self->experiment, steps, "axis", tp->name, "axis.json", &axis_json);
+  if (!tp->has_axis && axis_json != NULL && json_object_has_member (steps, "axis") &&
       JSON_NODE_HOLDS_OBJECT (json_object_get_member (steps, "axis")))
     {
       JsonObject *axis = json_object_get_object_member (steps, "axis");
@@ -1284,10 +1286,12 @@ kiln_document_set_axis (KilnDocument *self,
 
   g_return_if_fail (tp != NULL);
   g_return_if_fail (isfinite (angle_deg) && isfinite (shift_px));
+  /* the same axis again (e.g. shown by the panel) stays kiln-cli run's if it was */
+  if (!(tp->has_axis && tp->axis_angle_deg == angle_deg && tp->axis_shift_px == shift_px))
+    tp->axis_from_pipeline = FALSE;
   tp->has_axis = TRUE;
   tp->axis_angle_deg = angle_deg;
   tp->axis_shift_px = shift_px;
-  tp->axis_from_pipeline = FALSE;
   results_changed (self, index);
 }
 

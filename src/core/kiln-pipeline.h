@@ -9,7 +9,9 @@
  * the time point; experiment.json is only read by workers); a step whose hash is unchanged and
  * whose outputs still have their recorded SHA-256 is skipped. kiln_pipeline_merge() copies every
  * time point's results into experiment.json ("steps".STEP."results".tpNN). A log with timings
- * is appended to tpNN/run.log.
+ * is appended to tpNN/run.log. An axis set in the app (tpNN/axis.json with "source": "manual")
+ * is kept by the axis step, never searched again; results saved by the app carry the same
+ * provenance (kiln_pipeline_record_step), so a run skips them while nothing changed.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

@@ -1,7 +1,8 @@
 /* test-document.c — the document's step results and parameters: Save writes them into the
  * experiment folder and a reopened document gets them back (reconstruction + labels preferred
  * over the simulator's truth), undo/redo of parameter changes round-trips through a panel, and a
- * single imported series cannot be saved as an experiment.
+ * single imported series cannot be saved as an experiment; what the app saves carries the
+ * pipeline's provenance, so `kiln-cli run` skips it and keeps the app's tilt axis.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -617,6 +618,16 @@ test_app_pipeline_provenance (void)
   g_assert_true (g_file_get_contents (log_path, &log_text, NULL, NULL));
   g_assert_nonnull (strstr (log_text, "keeping the axis set in the app"));
   g_assert_nonnull (strstr (log_text, "align: recorded the result saved by the app"));
+
+  /* the axis cleared in the app: Save removes its manual axis.json (a run searches again) and a
+   * reopened document has no axis */
+  kiln_document_clear_axis (doc, 0);
+  g_assert_true (kiln_document_save (doc, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (axis_path, G_FILE_TEST_EXISTS));
+  g_clear_object (&doc);
+  doc = app_test_open (dir);
+  g_assert_false (kiln_document_get_axis (doc, 0, NULL, NULL));
 }
 
 int
