@@ -573,6 +573,12 @@ test_app_pipeline_provenance (void)
    * measure runs (nobody did it) */
   pattern = run_pattern (dir, &tp);
   g_assert_cmpstr (pattern, ==, "DASRSm");
+  {
+    JsonArray *steps = json_object_get_array_member (tp, "steps");
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (steps, 0), "origin"), ==, "pipeline");
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (steps, 1), "origin"), ==, "app");
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (steps, 2), "axis_source"), ==, "manual");
+  }
   axis_sha2 = sha_of (axis_path);
   g_assert_cmpstr (axis_sha, ==, axis_sha2);
 
