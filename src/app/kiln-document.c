@@ -1190,6 +1190,27 @@ note_made_with (KilnDocument *self,
     return;
   now = kiln_experiment_get_step (self->experiment, step_names[step]);
   tp->made_with[step] = now != NULL ? step_params_copy (now) : json_object_new ();
+  /* the Align panel resamples the aligned stack linearly (kiln-align-panel.c) */
+  if (step == KILN_DOC_STEP_ALIGN && !json_object_has_member (tp->made_with[step], "interpolation"))
+    json_object_set_string_member (tp->made_with[step], "interpolation", "linear");
+}
+
+/* An alignment made in the app is about to be saved: experiment.json's align parameters say
+ * how the app resamples (linear), so that kiln-cli run reproduces it and skips it. */
+static void
+record_app_interpolation (KilnDocument *self)
+{
+  JsonObject *now = kiln_experiment_get_step (self->experiment, step_names[KILN_DOC_STEP_ALIGN]);
+  g_autoptr(JsonObject) o = NULL;
+  gboolean app_aligned = FALSE;
+
+  for (guint i = 0; i < self->time_points->len; i++)
+    app_aligned |= ((TimePoint *) g_ptr_array_index (self->time_points, i))->made_with[KILN_DOC_STEP_ALIGN] != NULL;
+  if (!app_aligned || (now != NULL && json_object_has_member (now, "interpolation")))
+    return;
+  o = now != NULL ? step_params_copy (now) : json_object_new ();
+  json_object_set_string_member (o, "interpolation", "linear");
+  kiln_experiment_set_step (self->experiment, step_names[KILN_DOC_STEP_ALIGN], o);
 }
 
 void
@@ -1714,6 +1735,7 @@ kiln_document_save (KilnDocument  *self,
           return kiln_document_save_as (self, dir, error);
         }
     }
+  record_app_interpolation (self);
   for (guint i = 0; i < self->time_points->len; i++)
     {
       TimePoint *tp = g_ptr_array_index (self->time_points, i);

@@ -526,7 +526,8 @@ test_app_pipeline_provenance (void)
   g_assert_nonnull (denoised);
   g_assert_cmpuint (denoised->n_tilts, ==, 21);
 
-  /* the app: xcorr alignment of the denoised series, computed here as the Align panel does */
+  /* the app: xcorr alignment of the denoised series, computed here as the Align panel does
+   * (resampled linearly: Save records "interpolation": "linear" in steps.align) */
   json_object_set_string_member (align, "method", "xcorr");
   json_object_set_double_member (align, "axis_angle_deg", 0);
   kiln_document_set_step_params_discrete (doc, KILN_DOC_STEP_ALIGN, align);
@@ -534,7 +535,7 @@ test_app_pipeline_provenance (void)
   ap.method = KILN_ALIGN_XCORR;
   ar = kiln_align_series (denoised, &ap, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
-  aligned = kiln_align_apply (denoised, ar->xf, KILN_INTERP_CUBIC, NULL, NULL, NULL, NULL, &error);
+  aligned = kiln_align_apply (denoised, ar->xf, KILN_INTERP_LINEAR, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   kiln_document_set_aligned (doc, 0, ar->xf, aligned);
   kiln_align_result_free (ar);
@@ -555,6 +556,11 @@ test_app_pipeline_provenance (void)
   kiln_document_set_labels (doc, 0, l);
   g_assert_true (kiln_document_save (doc, &error));
   g_assert_no_error (error);
+
+  g_clear_pointer (&e, kiln_experiment_free);
+  e = kiln_experiment_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (kiln_experiment_get_step (e, "align"), "interpolation"), ==, "linear");
 
   /* the app recorded the pipeline's provenance for each of its steps */
   for (guint i = 0; i < G_N_ELEMENTS (app_steps); i++)
