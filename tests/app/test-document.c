@@ -587,6 +587,12 @@ test_app_pipeline_provenance (void)
   }
   axis_sha2 = sha_of (axis_path);
   g_assert_cmpstr (axis_sha, ==, axis_sha2);
+  /* the methods paragraph (from the merged results) says what was done in the app */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (kiln_test_run_cli (&out, &err, "methods", dir, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "For 1 time point(s) the axis was set in the Kiln app"));
+  g_assert_nonnull (strstr (out, "For 1 time point(s) this step was computed interactively in the Kiln app"));
 
   /* a reconstruction parameter changed in the app: reconstruct, segment and measure rerun */
   json_object_set_string_member (recon2, "method", "sirt");
