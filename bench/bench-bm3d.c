@@ -4,7 +4,10 @@
  * and mirror-tiled 2 × 2 to 1024²; if either is missing, a synthetic particle image is used
  * and the table says so. Override the path with $KILN_BENCH_CAMERA (a PNG or binary PGM).
  * Threads: 2 (or $KILN_BENCH_THREADS). Times are medians of $KILN_BENCH_REPEATS (3) runs.
- * $KILN_BENCH_ROI_ONLY=1 skips the full-image rows.
+ * $KILN_BENCH_ROI_ONLY=1 skips the full-image rows. $KILN_BENCH_SIZE=N (e.g. 4096) instead runs
+ * one N × N image (camera.png mirror-tiled; white σ = 25 and g4 variance 137, fast profile, and
+ * the fast 256² ROI preview), once, and reports time and peak memory of each run (Linux: peak
+ * RSS during the run, reset through /proc/self/clear_refs, minus the RSS before it).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -154,6 +157,26 @@ mirror_tile (const float *src, int w, int h)
   return dst;
 }
 
+/* mirror-tile until at least size × size, then crop */
+static float *
+tile_to (const float *src, int w, int h, int size)
+{
+  float *cur = g_memdup2 (src, sizeof (float) * w * h), *out;
+  while (w < size || h < size)
+    {
+      float *next = mirror_tile (cur, w, h);
+      g_free (cur);
+      cur = next;
+      w *= 2;
+      h *= 2;
+    }
+  out = g_new (float, (gsize) size * size);
+  for (int y = 0; y < size; y++)
+    memcpy (out + (gsize) y * size, cur + (gsize) y * w, sizeof (float) * size);
+  g_free (cur);
+  return out;
+}
+
 static double
 now_s (void)
 {
@@ -207,6 +230,158 @@ run_roi (const float *noisy, int w, int h, const KilnBm3dNoise *noise,
   return median (t, n);
 }
 
+static double
+peak_rss_mb (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+/* Linux: reset the peak RSS (VmHWM) so that the next reading is the peak of one run; FALSE
+ * where that is not possible (then readings are the process's peak so far). */
+static gboolean
+reset_peak (void)
+{
+  FILE *f = fopen ("/proc/self/clear_refs", "w");
+  gboolean ok;
+  if (f == NULL)
+    return FALSE;
+  ok = fputs ("5", f) >= 0;
+  ok = fclose (f) == 0 && ok;
+  return ok && g_file_test ("/proc/self/status", G_FILE_TEST_EXISTS);
+}
+
+static double
+peak_mb (void)
+{
+  g_autofree char *st = NULL;
+  const char *p;
+  if (g_file_get_contents ("/proc/self/status", &st, NULL, NULL)
+      && (p = strstr (st, "VmHWM:")) != NULL)
+    return g_ascii_strtod (p + 6, NULL) / 1024.0;
+  return peak_rss_mb ();
+}
+
+static double
+cur_mb (void)
+{
+  g_autofree char *st = NULL;
+  const char *p;
+  if (g_file_get_contents ("/proc/self/status", &st, NULL, NULL)
+      && (p = strstr (st, "VmRSS:")) != NULL)
+    return g_ascii_strtod (p + 6, NULL) / 1024.0;
+  return 0;
+}
+
+/* One size × size image: full fast-profile runs and the ROI preview, time and memory. */
+static int
+run_big (int size, int threads)
+{
+  int cw = 0, ch = 0, w = size, h = size;
+  g_autofree char *what = NULL;
+  g_autofree float *cam = load_camera (&cw, &ch, &what);
+  g_autofree float *clean = NULL, *noisy = NULL, *out = NULL, *roi = NULL;
+  KilnBm3dParams pf;
+  double max_peak = 0;
+  struct { const char *name; KilnNoiseKind kind; double var; } cases[] = {
+    { "white σ=25", KILN_NOISE_WHITE, 625.0 },
+    { "g4 var 137", KILN_NOISE_G4, 137.0 },
+  };
+
+  if (size < 16 || size > 16384)
+    {
+      fprintf (stderr, "bench-bm3d: KILN_BENCH_SIZE must be 16 … 16384\n");
+      return 2;
+    }
+  if (cam != NULL)
+    clean = tile_to (cam, cw, ch, size);
+  else
+    {
+      clean = g_new (float, (gsize) w * h);
+      synthetic (clean, w, h);
+      g_free (what);
+      what = g_strdup ("synthetic particles");
+    }
+  noisy = g_new (float, (gsize) w * h);
+  out = g_new (float, (gsize) w * h);
+  roi = g_new (float, 256 * 256);
+  kiln_bm3d_params_init (&pf, KILN_BM3D_PROFILE_FAST);
+  pf.intensity_range = 255;
+  printf ("# bench-bm3d: %d × %d, %d threads, one run each; image: %s, mirror-tiled\n", w, h,
+          threads, what);
+  memset (noisy, 0, sizeof (float) * w * h);
+  memset (out, 0, sizeof (float) * w * h);
+  printf ("# time_s wall clock; cpu_s all threads; peak_MB = peak RSS during the run minus the RSS\n"
+          "# before it (%s; %.1f MB before the first run: the benchmark's own images)\n",
+          reset_peak () ? "per run, /proc/self/clear_refs" : "process peak so far", cur_mb ());
+  printf ("%-44s %10s %10s %10s %10s %10s\n", "case", "time_s", "cpu_s", "peak_MB", "psnr_in",
+          "psnr_out");
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr (KilnBm3dNoise) noise = NULL;
+      g_autoptr (GError) error = NULL;
+      g_autofree char *name = NULL;
+      double t0, c0, t, cpu, rss0;
+
+      if (!kiln_noise_realize (cases[c].kind, w, h, cases[c].var, 1 + c, out, &error))
+        g_error ("%s", error->message);
+      for (gsize i = 0; i < (gsize) w * h; i++)
+        noisy[i] = clean[i] + out[i];
+      rss0 = cur_mb ();
+      reset_peak ();
+      t0 = now_s ();
+      c0 = cpu_s ();
+      noise = kiln_bm3d_noise_new_model (cases[c].kind, w, h, cases[c].var, &error);
+      if (noise == NULL || !kiln_bm3d_denoise (noisy, w, h, noise, &pf, out, NULL, NULL, NULL,
+                                               &error))
+        g_error ("BM3D %d²: %s", size, error->message);
+      t = now_s () - t0;
+      cpu = cpu_s () - c0;
+      name = g_strdup_printf ("%d² %s, fast (+ noise model)", size, cases[c].name);
+      max_peak = MAX (max_peak, peak_mb ());
+      printf ("%-44s %10.2f %10.2f %10.1f %10.2f %10.2f\n", name, t, cpu, peak_mb () - rss0,
+              kiln_psnr (noisy, clean, (gsize) w * h, 255),
+              kiln_psnr (out, clean, (gsize) w * h, 255));
+      fflush (stdout);
+      if (cases[c].kind == KILN_NOISE_G4)
+        {
+          /* ROI preview in the centre and at the bottom-right corner; each checked against
+           * the full result (must be identical) */
+          const int xs[2] = { (w - 256) / 2, w - 256 }, ys[2] = { (h - 256) / 2, h - 256 };
+          for (int r = 0; r < 2; r++)
+            {
+              double maxd = 0;
+              rss0 = cur_mb ();
+              reset_peak ();
+              t0 = now_s ();
+              c0 = cpu_s ();
+              if (!kiln_bm3d_denoise_roi (noisy, w, h, noise, &pf, xs[r], ys[r], 256, 256, roi,
+                                          NULL, NULL, NULL, &error))
+                g_error ("BM3D ROI %d²: %s", size, error->message);
+              t = now_s () - t0;
+              cpu = cpu_s () - c0;
+              for (int y = 0; y < 256; y++)
+                for (int x = 0; x < 256; x++)
+                  maxd = MAX (maxd, fabs (roi[y * 256 + x]
+                                          - out[(gsize) (ys[r] + y) * w + xs[r] + x]));
+              g_free (name);
+              name = g_strdup_printf ("ROI 256² g4 fast, %s (max |diff| %.1g)",
+                                      r ? "corner" : "centre", maxd);
+              max_peak = MAX (max_peak, peak_mb ());
+              printf ("%-44s %10.3f %10.3f %10.1f\n", name, t, cpu, peak_mb () - rss0);
+              if (maxd > 1e-4 * 255)
+                {
+                  fprintf (stderr, "bench-bm3d: ROI differs from the full result\n");
+                  return 1;
+                }
+            }
+        }
+    }
+  printf ("%-44s %10.1f\n", "largest absolute peak RSS of a run, MB", max_peak);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -227,6 +402,8 @@ main (int argc, char **argv)
 #ifdef _OPENMP
   omp_set_num_threads (threads);
 #endif
+  if (g_getenv ("KILN_BENCH_SIZE") != NULL)
+    return run_big (atoi (g_getenv ("KILN_BENCH_SIZE")), threads);
 
   cam = load_camera (&cw, &ch, &what);
   if (cam != NULL && cw * 2 <= 4096 && ch * 2 <= 4096)

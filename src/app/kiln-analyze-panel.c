@@ -18,14 +18,19 @@ typedef struct
   double          centre_b[3];
   double          neck[3];
   gboolean        measured;
+  guint32         label_a;       /* the pair's labels at this time point */
+  guint32         label_b;
+  gboolean        has_truth;     /* simulated experiment: the truth of the same pair */
+  double          truth[KILN_MEASURE_N_VALUES];   /* NAN where the truth table has no value */
 } PairAt;
 
 typedef struct
 {
   char    *name;
-  guint32  a;
+  guint32  a;                    /* tracked particle ids (the labels of the first time point) */
   guint32  b;
   PairAt  *at;                   /* one per time point */
+  gboolean deferred;             /* measurement waits for the tracking */
 } Pair;
 
 struct _KilnAnalyzePanel
@@ -43,6 +48,14 @@ struct _KilnAnalyzePanel
   char            *timelapse_dir; /* exporting frames while set */
   guint            timelapse_tp;
 
+  /* tracking: particle identities across time points (colours, pairs) */
+  KilnTracking    *tracking;     /* NULL until done, or when it failed (identity) */
+  gboolean         tracking_pending;
+  GPtrArray       *maps;         /* per time point: GArray of guint32, label → tracked id */
+  /* volumes loaded for the current time point and its neighbours (prefetched in the view) */
+  GPtrArray       *loaded;       /* KilnVolumePair per time point, or NULL */
+  gboolean         show_truth;
+
   /* template children */
   GtkWidget       *paned;
   KilnVolumeView  *view;
@@ -54,6 +67,7 @@ struct _KilnAnalyzePanel
   GtkDropDown     *mode_dropdown;
   GtkAdjustment   *threshold_adjustment;
   GtkCheckButton  *hide_check;
+  GtkCheckButton  *truth_check;
   GtkListBox      *pairs_list;
   KilnPlot        *plot_rn;
   KilnPlot        *plot_d;
@@ -67,6 +81,7 @@ struct _KilnAnalyzePanel
 G_DEFINE_FINAL_TYPE (KilnAnalyzePanel, kiln_analyze_panel, GTK_TYPE_WIDGET)
 
 static gboolean timelapse_capture (gpointer data);
+static void     on_threshold_changed (GtkAdjustment *adjustment, KilnAnalyzePanel *self);
 static gboolean save_view_png     (KilnAnalyzePanel *self, const char *path, GError **error);
 
 static void
@@ -83,22 +98,127 @@ pair_free (gpointer data)
 
 typedef struct
 {
-  guint     pair;
-  guint32   a;
-  guint32   b;
-  guint     n_tp;
-  char    **labels_paths;        /* n_tp, NULL entries allowed */
-  PairAt   *at;                  /* result */
+  guint             pair;
+  guint32           a;
+  guint32           b;
+  guint             n_tp;
+  char            **labels_paths;  /* n_tp, NULL entries allowed */
+  KilnLabelVolume **labels_mem;    /* n_tp: the segmentation in memory, else NULL */
+  guint32          *pair_labels;   /* n_tp × 2: the pair's labels at each time point (0: absent) */
+  char            **truth_dirs;    /* n_tp: the simulator's truth folder, or NULL */
+  PairAt           *at;            /* result */
 } MeasureJob;
 
 static void
 measure_job_free (MeasureJob *job)
 {
   for (guint i = 0; i < job->n_tp; i++)
-    g_free (job->labels_paths[i]);
+    {
+      g_free (job->labels_paths[i]);
+      g_free (job->truth_dirs[i]);
+      g_clear_pointer (&job->labels_mem[i], kiln_label_volume_unref);
+    }
   g_free (job->labels_paths);
+  g_free (job->labels_mem);
+  g_free (job->truth_dirs);
+  g_free (job->pair_labels);
   g_free (job->at);
   g_free (job);
+}
+
+/* The label of @truth that most voxels of @label in @labels have (0: none). */
+static guint32
+majority_truth_label (const KilnLabelVolume *labels,
+                      const KilnLabelVolume *truth,
+                      guint32                label)
+{
+  g_autoptr(GHashTable) counts = g_hash_table_new (NULL, NULL);
+  gsize n = kiln_label_volume_n_voxels (labels);
+  guint32 best = 0;
+  guint best_count = 0;
+  GHashTableIter it;
+  gpointer k, v;
+
+  for (gsize i = 0; i < n; i++)
+    if (labels->data[i] == label && truth->data[i] != 0)
+      {
+        gpointer key = GUINT_TO_POINTER (truth->data[i]);
+        g_hash_table_insert (counts, key, GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (counts, key)) + 1));
+      }
+  g_hash_table_iter_init (&it, counts);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (GPOINTER_TO_UINT (v) > best_count)
+      {
+        best_count = GPOINTER_TO_UINT (v);
+        best = GPOINTER_TO_UINT (k);
+      }
+  return best;
+}
+
+/* The simulator's truth (tpNN/truth/pairs.csv) of the pair of @labels' particles la, lb: the
+ * particles are identified with the truth labels they overlap most (the same labels when
+ * @labels is the truth itself). FALSE when the pair is not in the truth table. */
+static gboolean
+pair_truth (const KilnLabelVolume *labels,
+            const char            *labels_path,
+            const char            *truth_dir,
+            guint32                la,
+            guint32                lb,
+            double                 truth[KILN_MEASURE_N_VALUES],
+            GCancellable          *cancellable)
+{
+  static const struct { KilnMeasureValue value; const char *column; } columns[] = {
+    { KILN_MEASURE_R_N, "r_n_nm" }, { KILN_MEASURE_D_XY, "d_xy_nm" }, { KILN_MEASURE_D_Z, "d_z_nm" },
+    { KILN_MEASURE_D, "d_nm" }, { KILN_MEASURE_R_P, "r_p_nm" }, { KILN_MEASURE_H_OVER_W, "h_over_w" },
+    { KILN_MEASURE_NECK_RADIUS_3D, "neck_radius_3d_nm" }, { KILN_MEASURE_DISTANCE_3D, "distance_3d_nm" },
+    { KILN_MEASURE_RADIUS_3D, "radius_3d_nm" },
+  };
+  g_autofree char *truth_labels_path = g_build_filename (truth_dir, "labels.mrc", NULL);
+  g_autofree char *pairs_path = g_build_filename (truth_dir, "pairs.csv", NULL);
+  g_autoptr(GPtrArray) rows = NULL;
+  guint32 ta = la, tb = lb;
+  int col_a = -1, col_b = -1;
+  char **head;
+
+  for (int k = 0; k < KILN_MEASURE_N_VALUES; k++)
+    truth[k] = NAN;
+  if (!g_file_test (pairs_path, G_FILE_TEST_IS_REGULAR))
+    return FALSE;
+  if (labels_path == NULL || g_strcmp0 (labels_path, truth_labels_path) != 0)
+    {
+      g_autoptr(KilnLabelVolume) tl = kiln_mrc_load_labels (truth_labels_path, cancellable, NULL);
+      if (tl == NULL || tl->nx != labels->nx || tl->ny != labels->ny || tl->nz != labels->nz)
+        return FALSE;
+      ta = majority_truth_label (labels, tl, la);
+      tb = majority_truth_label (labels, tl, lb);
+      if (ta == 0 || tb == 0 || ta == tb)
+        return FALSE;
+    }
+  rows = kiln_csv_load (pairs_path, NULL);
+  if (rows == NULL || rows->len < 2)
+    return FALSE;
+  head = g_ptr_array_index (rows, 0);
+  for (int c = 0; head[c] != NULL; c++)
+    {
+      if (g_str_equal (head[c], "a")) col_a = c;
+      if (g_str_equal (head[c], "b")) col_b = c;
+    }
+  if (col_a < 0 || col_b < 0)
+    return FALSE;
+  for (guint r = 1; r < rows->len; r++)
+    {
+      char **row = g_ptr_array_index (rows, r);
+      guint32 a = (guint32) g_ascii_strtoull (row[col_a], NULL, 10);
+      guint32 b = (guint32) g_ascii_strtoull (row[col_b], NULL, 10);
+      if (!((a == ta && b == tb) || (a == tb && b == ta)))
+        continue;
+      for (int c = 0; head[c] != NULL && row[c] != NULL; c++)
+        for (guint k = 0; k < G_N_ELEMENTS (columns); k++)
+          if (g_str_equal (head[c], columns[k].column) && row[c][0] != '\0')
+            truth[columns[k].value] = g_ascii_strtod (row[c], NULL);
+      return TRUE;
+    }
+  return FALSE;
 }
 
 /* Centroid (nm) of the faces shared by labels a and b. */
@@ -148,35 +268,110 @@ measure_thread (GTask        *task,
       g_autoptr(KilnLabelVolume) labels = NULL;
       g_autoptr(GArray) particles = NULL;
       g_autoptr(GError) error = NULL;
+      guint32 la = job->pair_labels[2 * t], lb = job->pair_labels[2 * t + 1];
       double vs;
 
       for (int k = 0; k < KILN_MEASURE_N_VALUES; k++)
-        at->m.value[k] = at->m.error[k] = NAN;
+        at->m.value[k] = at->m.error[k] = at->truth[k] = NAN;
+      at->label_a = la;
+      at->label_b = lb;
       if (g_cancellable_is_cancelled (cancellable))
         break;
-      if (job->labels_paths[t] == NULL)
-        continue;
-      labels = kiln_mrc_load_labels (job->labels_paths[t], cancellable, &error);
+      if (la == 0 || lb == 0 || la == lb)
+        continue;   /* one of the two is absent at this time point (or they merged) */
+      if (job->labels_mem[t] != NULL)
+        labels = kiln_label_volume_ref (job->labels_mem[t]);
+      else if (job->labels_paths[t] != NULL)
+        labels = kiln_mrc_load_labels (job->labels_paths[t], cancellable, &error);
       if (labels == NULL)
         continue;
       vs = labels->voxel_size_nm > 0 ? labels->voxel_size_nm : 1.0;
       particles = kiln_label_particles (labels);
-      if (job->a > particles->len || job->b > particles->len ||
-          g_array_index (particles, KilnParticle, job->a - 1).voxels == 0 ||
-          g_array_index (particles, KilnParticle, job->b - 1).voxels == 0)
-        continue;   /* one of the two is absent at this time point */
-      if (!kiln_measure_pair (labels, particles, job->a, job->b, &at->m, &error))
+      if (la > particles->len || lb > particles->len ||
+          g_array_index (particles, KilnParticle, la - 1).voxels == 0 ||
+          g_array_index (particles, KilnParticle, lb - 1).voxels == 0)
+        continue;
+      if (!kiln_measure_pair (labels, particles, MIN (la, lb), MAX (la, lb), &at->m, &error))
         continue;
       kiln_measure_sensitivity_labels (labels, &at->m, cancellable, NULL);
       for (int i = 0; i < 3; i++)
         {
-          at->centre_a[i] = (g_array_index (particles, KilnParticle, job->a - 1).centroid[i] + 0.5) * vs;
-          at->centre_b[i] = (g_array_index (particles, KilnParticle, job->b - 1).centroid[i] + 0.5) * vs;
+          at->centre_a[i] = (g_array_index (particles, KilnParticle, la - 1).centroid[i] + 0.5) * vs;
+          at->centre_b[i] = (g_array_index (particles, KilnParticle, lb - 1).centroid[i] + 0.5) * vs;
         }
-      if (!contact_centre (labels, job->a, job->b, vs, at->neck))
+      if (!contact_centre (labels, la, lb, vs, at->neck))
         for (int i = 0; i < 3; i++)
           at->neck[i] = (at->centre_a[i] + at->centre_b[i]) / 2;
       at->measured = TRUE;
+      if (job->truth_dirs[t] != NULL)
+        at->has_truth = pair_truth (labels, job->labels_mem[t] ? NULL : job->labels_paths[t],
+                                    job->truth_dirs[t], la, lb, at->truth, cancellable);
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+/* ---------------------------------------------------------------- tracking (worker) */
+
+typedef struct
+{
+  guint             n_tp;
+  char            **labels_paths;
+  KilnLabelVolume **labels_mem;
+  KilnTracking     *tracking;      /* result */
+  GPtrArray        *maps;          /* result: GArray (guint32) per time point */
+} TrackJob;
+
+static void
+track_job_free (TrackJob *job)
+{
+  for (guint i = 0; i < job->n_tp; i++)
+    {
+      g_free (job->labels_paths[i]);
+      g_clear_pointer (&job->labels_mem[i], kiln_label_volume_unref);
+    }
+  g_free (job->labels_paths);
+  g_free (job->labels_mem);
+  g_clear_pointer (&job->tracking, kiln_tracking_free);
+  g_clear_pointer (&job->maps, g_ptr_array_unref);
+  g_free (job);
+}
+
+static void
+track_thread (GTask        *task,
+              gpointer      source,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  TrackJob *job = task_data;
+  KilnTrackParams params;
+  GError *error = NULL;
+
+  kiln_track_params_init (&params);
+  job->tracking = kiln_tracking_new (&params);
+  job->maps = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  for (guint t = 0; t < job->n_tp; t++)
+    {
+      g_autoptr(KilnLabelVolume) labels = NULL;
+      GArray *map;
+      guint32 max;
+
+      if (job->labels_mem[t] != NULL)
+        labels = kiln_label_volume_ref (job->labels_mem[t]);
+      else if (job->labels_paths[t] != NULL)
+        labels = kiln_mrc_load_labels (job->labels_paths[t], cancellable, &error);
+      else
+        error = g_error_new (KILN_ERROR, KILN_ERROR_FAILED, _("Time point %u has no particle labels"), t + 1);
+      if (labels == NULL || !kiln_tracking_add (job->tracking, labels, cancellable, &error))
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      max = kiln_label_volume_max_label (labels);
+      map = g_array_sized_new (FALSE, TRUE, sizeof (guint32), max + 1);
+      g_array_set_size (map, max + 1);
+      for (guint32 l = 1; l <= max; l++)
+        g_array_index (map, guint32, l) = kiln_tracking_track_of (job->tracking, t, l);
+      g_ptr_array_add (job->maps, map);
     }
   g_task_return_boolean (task, TRUE);
 }
@@ -221,6 +416,30 @@ update_readout (KilnAnalyzePanel *self)
                           V (NECK_RADIUS_3D), V (DISTANCE_3D), V (RADIUS_3D));
 #undef V
 #undef E
+  if (at->has_truth && self->show_truth)
+    {
+      /* teaching overlay: the simulator's truth beside the measured values, with the error */
+      GString *str = g_string_new (text);
+      const struct { KilnMeasureValue v; const char *name; const char *unit; } rows[] = {
+        { KILN_MEASURE_R_N, "r<sub>n</sub>", " nm" }, { KILN_MEASURE_R_P, "r<sub>p</sub>", " nm" },
+        { KILN_MEASURE_D, "d", " nm" }, { KILN_MEASURE_D_XY, "d<sub>xy</sub>", " nm" },
+        { KILN_MEASURE_D_Z, "d<sub>z</sub>", " nm" }, { KILN_MEASURE_H_OVER_W, "H/W", "" },
+        { KILN_MEASURE_NECK_RADIUS_3D, _("3D neck radius"), " nm" },
+      };
+      g_string_append_printf (str, "\n<b>%s</b>", _("Truth (simulation) · measured − true:"));
+      for (guint k = 0; k < G_N_ELEMENTS (rows); k++)
+        {
+          double truth = at->truth[rows[k].v], meas = at->m.value[rows[k].v];
+          if (!isfinite (truth))
+            continue;
+          g_string_append_printf (str, "%s%s %.*f%s (%+.*f)", k % 3 == 0 ? "\n" : "   ", rows[k].name,
+                                  rows[k].v == KILN_MEASURE_H_OVER_W ? 2 : 1, truth, rows[k].unit,
+                                  rows[k].v == KILN_MEASURE_H_OVER_W ? 2 : 1, meas - truth);
+        }
+      gtk_label_set_markup (self->readout_label, str->str);
+      g_string_free (str, TRUE);
+      return;
+    }
   gtk_label_set_markup (self->readout_label, text);
 }
 
@@ -267,6 +486,31 @@ update_plots (KilnAnalyzePanel *self)
       kiln_plot_add_series (self->plot_rn, p->name, KILN_PLOT_POINTS, p->a, t, rn, rn_e, self->n_tp);
       kiln_plot_add_series (self->plot_d, p->name, KILN_PLOT_POINTS, p->a, t, dd, dd_e, self->n_tp);
       kiln_plot_add_series (self->plot_model, p->name, KILN_PLOT_POINTS, p->a, d, rna, NULL, self->n_tp);
+      if (self->show_truth)
+        {
+          /* the simulator's true curves of the same pair (teaching overlay) */
+          guint n_truth = 0;
+          for (guint k = 0; k < self->n_tp; k++)
+            {
+              PairAt *at = &p->at[k];
+              double r_p = at->truth[KILN_MEASURE_R_P];
+              rn[k] = dd[k] = d[k] = rna[k] = NAN;
+              if (!at->has_truth || !(r_p > 0))
+                continue;
+              rn[k] = at->truth[KILN_MEASURE_R_N] / r_p;
+              dd[k] = at->truth[KILN_MEASURE_D] / (2 * r_p);
+              d[k] = at->truth[KILN_MEASURE_D];
+              rna[k] = at->truth[KILN_MEASURE_R_N];
+              n_truth++;
+            }
+          if (n_truth > 0)
+            {
+              g_autofree char *name = g_strdup_printf (_("%s true"), p->name);
+              kiln_plot_add_series (self->plot_rn, name, KILN_PLOT_LINE, p->a, t, rn, NULL, self->n_tp);
+              kiln_plot_add_series (self->plot_d, name, KILN_PLOT_LINE, p->a, t, dd, NULL, self->n_tp);
+              kiln_plot_add_series (self->plot_model, name, KILN_PLOT_LINE, p->a, d, rna, NULL, self->n_tp);
+            }
+        }
     }
   if (r_p_n > 0)
     {
@@ -296,6 +540,9 @@ on_measured (GObject      *source,
     Pair *p = g_ptr_array_index (self->pairs, job->pair);
     if (p->a == job->a && p->b == job->b)
       memcpy (p->at, job->at, sizeof (PairAt) * job->n_tp);
+    for (guint t = 0; t < job->n_tp; t++)
+      if (job->at[t].has_truth)
+        gtk_widget_set_sensitive (GTK_WIDGET (self->truth_check), TRUE);
   }
   update_plots (self);
   update_readout (self);
@@ -318,13 +565,58 @@ on_name_changed (GtkEditable      *editable,
     }
 }
 
+/* The truth folder of time point @t (simulated experiments), or NULL. */
+static char *
+dup_truth_dir (KilnAnalyzePanel *self,
+               guint             t)
+{
+  KilnExperiment *exp = kiln_document_get_experiment (self->document);
+  KilnExperimentTimePoint *etp;
+
+  if (exp == NULL || exp->dir == NULL || t >= exp->time_points->len)
+    return NULL;
+  etp = g_ptr_array_index (exp->time_points, t);
+  return etp->truth ? g_build_filename (exp->dir, etp->truth, NULL) : NULL;
+}
+
+static void
+start_measure (KilnAnalyzePanel *self,
+               guint             index)
+{
+  g_autoptr(GTask) task = NULL;
+  Pair *p = g_ptr_array_index (self->pairs, index);
+  MeasureJob *job = g_new0 (MeasureJob, 1);
+
+  p->deferred = FALSE;
+  job->pair = index;
+  job->a = p->a;
+  job->b = p->b;
+  job->n_tp = self->n_tp;
+  job->labels_paths = g_new0 (char *, MAX (self->n_tp, 1));
+  job->labels_mem = g_new0 (KilnLabelVolume *, MAX (self->n_tp, 1));
+  job->truth_dirs = g_new0 (char *, MAX (self->n_tp, 1));
+  job->pair_labels = g_new0 (guint32, 2 * MAX (self->n_tp, 1));
+  for (guint t = 0; t < self->n_tp; t++)
+    {
+      KilnLabelVolume *mem = kiln_document_get_labels (self->document, t);
+      job->labels_paths[t] = kiln_document_dup_labels_path (self->document, t);
+      job->labels_mem[t] = mem ? kiln_label_volume_ref (mem) : NULL;
+      job->truth_dirs[t] = dup_truth_dir (self, t);
+      /* tracked ids → this time point's labels (identity without tracking) */
+      job->pair_labels[2 * t] = self->tracking ? kiln_tracking_label_of (self->tracking, t, p->a) : p->a;
+      job->pair_labels[2 * t + 1] = self->tracking ? kiln_tracking_label_of (self->tracking, t, p->b) : p->b;
+    }
+  task = g_task_new (NULL, self->cancellable, on_measured, g_object_ref (self));
+  g_task_set_task_data (task, job, (GDestroyNotify) measure_job_free);
+  self->pending++;
+  g_task_run_in_thread (task, measure_thread);
+}
+
 guint
 kiln_analyze_panel_add_pair (KilnAnalyzePanel *self,
                              guint32           a,
                              guint32           b)
 {
-  g_autoptr(GTask) task = NULL;
-  MeasureJob *job;
   Pair *p = g_new0 (Pair, 1);
   GtkWidget *row, *box, *name, *ids;
   g_autofree char *ids_text = NULL;
@@ -352,18 +644,10 @@ kiln_analyze_panel_add_pair (KilnAnalyzePanel *self,
   gtk_list_box_append (self->pairs_list, row);
   gtk_list_box_select_row (self->pairs_list, GTK_LIST_BOX_ROW (row));
 
-  job = g_new0 (MeasureJob, 1);
-  job->pair = index;
-  job->a = p->a;
-  job->b = p->b;
-  job->n_tp = self->n_tp;
-  job->labels_paths = g_new0 (char *, MAX (self->n_tp, 1));
-  for (guint t = 0; t < self->n_tp; t++)
-    job->labels_paths[t] = kiln_document_dup_labels_path (self->document, t);
-  task = g_task_new (NULL, self->cancellable, on_measured, g_object_ref (self));
-  g_task_set_task_data (task, job, (GDestroyNotify) measure_job_free);
-  self->pending++;
-  g_task_run_in_thread (task, measure_thread);
+  if (self->tracking_pending)
+    p->deferred = TRUE;   /* measured once the particles are tracked */
+  else
+    start_measure (self, index);
   update_readout (self);
   return index;
 }
@@ -394,48 +678,155 @@ on_label_picked (KilnVolumeView   *view,
 }
 
 static void
-on_volume_loaded (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+apply_label_map (KilnAnalyzePanel *self)
 {
-  g_autoptr(KilnAnalyzePanel) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(KilnVolumePair) pair = kiln_document_load_volume_finish (KILN_DOCUMENT (source), result, &error);
+  GArray *map = self->maps != NULL && self->tp < self->maps->len ? g_ptr_array_index (self->maps, self->tp) : NULL;
 
-  if (pair == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        gtk_label_set_label (self->hint_label, error->message);
-      return;
-    }
+  if (map != NULL)
+    kiln_volume_view_set_label_map (self->view, (const guint32 *) map->data, map->len);
+  else
+    kiln_volume_view_set_label_map (self->view, NULL, 0);
+}
+
+static void
+show_volume (KilnAnalyzePanel *self,
+             KilnVolumePair   *pair)
+{
+  double lo, hi;
+
   kiln_volume_view_set_volume (self->view, pair->volume, pair->labels);
-  {
-    KilnStats st;
-    kiln_volume_stats (pair->volume, &st);
-    gtk_adjustment_configure (self->threshold_adjustment,
-                              CLAMP (gtk_adjustment_get_value (self->threshold_adjustment), st.min, st.max),
-                              st.min, st.max, (st.max - st.min) / 100, (st.max - st.min) / 10, 0);
-    kiln_volume_view_set_threshold (self->view, gtk_adjustment_get_value (self->threshold_adjustment));
-  }
+  apply_label_map (self);
+  kiln_volume_view_get_range (self->view, &lo, &hi);
+  g_signal_handlers_block_by_func (self->threshold_adjustment, on_threshold_changed, self);
+  gtk_adjustment_configure (self->threshold_adjustment,
+                            CLAMP (gtk_adjustment_get_value (self->threshold_adjustment), lo, hi),
+                            lo, hi, (hi - lo) / 100, (hi - lo) / 10, 0);
+  g_signal_handlers_unblock_by_func (self->threshold_adjustment, on_threshold_changed, self);
+  kiln_volume_view_set_threshold (self->view, gtk_adjustment_get_value (self->threshold_adjustment));
   gtk_label_set_label (self->hint_label, pair->labels
-                       ? _("Click two particles to measure their neck and distance")
+                       ? (self->tracking_pending ? _("Tracking the particles over time…")
+                                                 : _("Click two particles to measure their neck and distance"))
                        : _("This volume has no particle labels yet: segment it first"));
   update_readout (self);
   if (self->timelapse_dir != NULL)
     g_timeout_add (300, timelapse_capture, self);   /* after the new volume has been drawn */
 }
 
+typedef struct
+{
+  KilnAnalyzePanel *self;
+  GCancellable     *cancellable;   /* the document's at the request */
+  guint             tp;
+  gboolean          show;      /* FALSE: a neighbour loaded ahead */
+} LoadData;
+
+static void prefetch_neighbours (KilnAnalyzePanel *self);
+
+static void
+on_volume_loaded (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  LoadData *ld = user_data;
+  g_autoptr(KilnAnalyzePanel) self = ld->self;
+  g_autoptr(GError) error = NULL;
+  KilnVolumePair *pair = kiln_document_load_volume_finish (KILN_DOCUMENT (source), result, &error);
+  guint tp = ld->tp;
+  gboolean show = ld->show;
+  gboolean stale = ld->cancellable != self->cancellable;   /* loaded for a previous document */
+
+  g_object_unref (ld->cancellable);
+  g_free (ld);
+  if (stale)
+    {
+      g_clear_pointer (&pair, kiln_volume_pair_free);
+      return;
+    }
+  if (pair == NULL)
+    {
+      if (show && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        gtk_label_set_label (self->hint_label, error->message);
+      return;
+    }
+  if (self->loaded == NULL || tp >= self->loaded->len || self->document == NULL)
+    {
+      kiln_volume_pair_free (pair);
+      return;
+    }
+  if (g_ptr_array_index (self->loaded, tp) == NULL)
+    g_ptr_array_index (self->loaded, tp) = pair;
+  else
+    {
+      kiln_volume_pair_free (pair);
+      pair = g_ptr_array_index (self->loaded, tp);
+    }
+  if (show && tp == self->tp)
+    {
+      show_volume (self, pair);
+      prefetch_neighbours (self);
+    }
+  else if (pair->volume != NULL)
+    kiln_volume_view_prefetch (self->view, pair->volume, pair->labels);
+}
+
+static void
+load_time_point (KilnAnalyzePanel *self,
+                 guint             tp,
+                 gboolean          show)
+{
+  LoadData *ld = g_new0 (LoadData, 1);
+
+  ld->self = g_object_ref (self);
+  ld->cancellable = g_object_ref (self->cancellable);
+  ld->tp = tp;
+  ld->show = show;
+  kiln_document_load_volume_async (self->document, tp, self->cancellable, on_volume_loaded, ld);
+}
+
+/* Keep the current time point and its neighbours (the next one wraps, as playing does)
+ * loaded, and their textures uploaded ahead in the view; release the others. */
+static void
+prefetch_neighbours (KilnAnalyzePanel *self)
+{
+  guint next = (self->tp + 1) % self->n_tp, prev = (self->tp + self->n_tp - 1) % self->n_tp;
+
+  for (guint t = 0; t < self->loaded->len; t++)
+    if (t != self->tp && t != next && t != prev && g_ptr_array_index (self->loaded, t) != NULL)
+      {
+        kiln_volume_pair_free (g_ptr_array_index (self->loaded, t));
+        g_ptr_array_index (self->loaded, t) = NULL;
+      }
+  for (guint k = 0; k < 2; k++)
+    {
+      guint t = k == 0 ? next : prev;
+      KilnVolumePair *pair = g_ptr_array_index (self->loaded, t);
+      if (t == self->tp)
+        continue;
+      if (pair == NULL)
+        load_time_point (self, t, FALSE);
+      else if (pair->volume != NULL)
+        kiln_volume_view_prefetch (self->view, pair->volume, pair->labels);
+    }
+}
+
 static void
 show_time_point (KilnAnalyzePanel *self)
 {
   g_autofree char *label = NULL;
+  KilnVolumePair *pair;
 
   if (self->document == NULL || self->n_tp == 0)
     return;
   label = kiln_document_dup_time_point_label (self->document, self->tp);
   gtk_label_set_label (self->time_label, label);
-  kiln_document_load_volume_async (self->document, self->tp, self->cancellable,
-                                   on_volume_loaded, g_object_ref (self));
+  pair = g_ptr_array_index (self->loaded, self->tp);
+  if (pair != NULL && pair->volume != NULL)
+    {
+      show_volume (self, pair);   /* loaded ahead: its textures are (being) uploaded */
+      prefetch_neighbours (self);
+    }
+  else
+    load_time_point (self, self->tp, TRUE);
   update_plots (self);
   update_readout (self);
 }
@@ -469,6 +860,8 @@ on_play_toggled (GtkToggleButton  *button,
   g_clear_handle_id (&self->play_id, g_source_remove);
   if (gtk_toggle_button_get_active (button))
     self->play_id = g_timeout_add (900, play_step, self);
+  /* reduced resolution while playing, a full-quality frame when paused */
+  kiln_volume_view_set_interactive (self->view, gtk_toggle_button_get_active (button));
   gtk_button_set_icon_name (GTK_BUTTON (button), gtk_toggle_button_get_active (button)
                             ? "media-playback-pause-symbolic" : "media-playback-start-symbolic");
 }
@@ -494,6 +887,13 @@ on_hide_toggled (GtkCheckButton   *check,
                  KilnAnalyzePanel *self)
 {
   kiln_volume_view_set_hide_unlabelled (self->view, gtk_check_button_get_active (check));
+}
+
+static void
+on_truth_toggled (GtkCheckButton   *check,
+                  KilnAnalyzePanel *self)
+{
+  kiln_analyze_panel_set_show_truth (self, gtk_check_button_get_active (check));
 }
 
 static void
@@ -829,6 +1229,9 @@ kiln_analyze_panel_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_free (self->timelapse_dir);
   g_ptr_array_unref (self->pairs);
+  g_clear_pointer (&self->tracking, kiln_tracking_free);
+  g_clear_pointer (&self->maps, g_ptr_array_unref);
+  g_clear_pointer (&self->loaded, g_ptr_array_unref);
   G_OBJECT_CLASS (kiln_analyze_panel_parent_class)->finalize (object);
 }
 
@@ -854,6 +1257,7 @@ kiln_analyze_panel_class_init (KilnAnalyzePanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, mode_dropdown);
   gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, threshold_adjustment);
   gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, hide_check);
+  gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, truth_check);
   gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, pairs_list);
   gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, plot_rn);
   gtk_widget_class_bind_template_child (widget_class, KilnAnalyzePanel, plot_d);
@@ -871,6 +1275,7 @@ kiln_analyze_panel_class_init (KilnAnalyzePanelClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_mode_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_threshold_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_hide_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, on_truth_toggled);
   gtk_widget_class_bind_template_callback (widget_class, on_pair_selected);
 
   gtk_widget_class_install_action (widget_class, "analyze.preset", "s", preset_action);
@@ -887,6 +1292,8 @@ kiln_analyze_panel_init (KilnAnalyzePanel *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->pairs = g_ptr_array_new_with_free_func (pair_free);
+  self->loaded = g_ptr_array_new_with_free_func ((GDestroyNotify) kiln_volume_pair_free);
+  self->show_truth = TRUE;
   self->cancellable = g_cancellable_new ();
   kiln_volume_view_set_hide_unlabelled (self->view, TRUE);
   kiln_plot_set_labels (self->plot_rn, _("Neck growth"), _("PT time (s)"), _("r_n / r_p"));
@@ -898,6 +1305,68 @@ GtkWidget *
 kiln_analyze_panel_new (void)
 {
   return g_object_new (KILN_TYPE_ANALYZE_PANEL, NULL);
+}
+
+static void
+on_tracked (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(KilnAnalyzePanel) self = user_data;
+  g_autoptr(GError) error = NULL;
+  TrackJob *job = g_task_get_task_data (G_TASK (result));
+
+  self->pending--;
+  if (g_task_get_cancellable (G_TASK (result)) != self->cancellable)
+    return;   /* the tracking of a previous document */
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* identities stay the labels of each time point */
+      g_autofree char *msg = g_strdup_printf (_("Particles are not tracked (%s): colours and pairs follow "
+                                                "each time point's labels"), error->message);
+      gtk_label_set_label (self->hint_label, msg);
+    }
+  else
+    {
+      self->tracking = g_steal_pointer (&job->tracking);
+      self->maps = g_steal_pointer (&job->maps);
+      gtk_label_set_label (self->hint_label, _("Click two particles to measure their neck and distance"));
+    }
+  self->tracking_pending = FALSE;
+  apply_label_map (self);
+  for (guint i = 0; i < self->pairs->len; i++)
+    if (((Pair *) g_ptr_array_index (self->pairs, i))->deferred)
+      start_measure (self, i);
+  update_readout (self);
+}
+
+/* Track the particles over all time points (in a worker), so that a particle keeps its id
+ * and colour at every time point. */
+static void
+start_tracking (KilnAnalyzePanel *self)
+{
+  g_autoptr(GTask) task = NULL;
+  TrackJob *job;
+
+  if (self->n_tp == 0)
+    return;
+  job = g_new0 (TrackJob, 1);
+  job->n_tp = self->n_tp;
+  job->labels_paths = g_new0 (char *, self->n_tp);
+  job->labels_mem = g_new0 (KilnLabelVolume *, self->n_tp);
+  for (guint t = 0; t < self->n_tp; t++)
+    {
+      KilnLabelVolume *mem = kiln_document_get_labels (self->document, t);
+      job->labels_paths[t] = kiln_document_dup_labels_path (self->document, t);
+      job->labels_mem[t] = mem ? kiln_label_volume_ref (mem) : NULL;
+    }
+  task = g_task_new (NULL, self->cancellable, on_tracked, g_object_ref (self));
+  g_task_set_task_data (task, job, (GDestroyNotify) track_job_free);
+  self->tracking_pending = TRUE;
+  self->pending++;
+  g_task_run_in_thread (task, track_thread);
 }
 
 void
@@ -919,6 +1388,15 @@ kiln_analyze_panel_set_document (KilnAnalyzePanel *self,
   self->picked = 0;
   self->tp = 0;
   self->n_tp = document ? kiln_document_get_n_time_points (document) : 0;
+  g_clear_pointer (&self->tracking, kiln_tracking_free);
+  g_clear_pointer (&self->maps, g_ptr_array_unref);
+  self->tracking_pending = FALSE;
+  g_ptr_array_set_size (self->loaded, 0);
+  g_ptr_array_set_size (self->loaded, self->n_tp);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->truth_check), FALSE);
+  kiln_volume_view_set_label_map (self->view, NULL, 0);
+  if (document != NULL)
+    start_tracking (self);
   g_signal_handlers_block_by_func (self->time_adjustment, on_time_changed, self);
   gtk_adjustment_configure (self->time_adjustment, 0, 0, MAX (self->n_tp, 1) - 1, 1, 1, 0);
   g_signal_handlers_unblock_by_func (self->time_adjustment, on_time_changed, self);
@@ -956,4 +1434,60 @@ gboolean
 kiln_analyze_panel_is_idle (KilnAnalyzePanel *self)
 {
   return self->pending == 0;
+}
+
+/* Show the simulator's truth (readout and plot curves) for simulated experiments. */
+void
+kiln_analyze_panel_set_show_truth (KilnAnalyzePanel *self,
+                                   gboolean          show)
+{
+  g_return_if_fail (KILN_IS_ANALYZE_PANEL (self));
+  self->show_truth = show;
+  if (gtk_check_button_get_active (self->truth_check) != show)
+    gtk_check_button_set_active (self->truth_check, show);
+  update_plots (self);
+  update_readout (self);
+}
+
+double
+kiln_analyze_panel_get_truth (KilnAnalyzePanel *self,
+                              guint             pair,
+                              guint             tp,
+                              KilnMeasureValue  value)
+{
+  Pair *p;
+
+  if (pair >= self->pairs->len || tp >= self->n_tp || value >= KILN_MEASURE_N_VALUES)
+    return NAN;
+  p = g_ptr_array_index (self->pairs, pair);
+  return p->at[tp].has_truth ? p->at[tp].truth[value] : NAN;
+}
+
+guint32
+kiln_analyze_panel_get_track_id (KilnAnalyzePanel *self,
+                                 guint             tp,
+                                 guint32           label)
+{
+  GArray *map;
+
+  g_return_val_if_fail (KILN_IS_ANALYZE_PANEL (self), label);
+  if (self->maps == NULL || tp >= self->maps->len || label == 0)
+    return label;
+  map = g_ptr_array_index (self->maps, tp);
+  return label < map->len && g_array_index (map, guint32, label) != 0 ? g_array_index (map, guint32, label) : label;
+}
+
+const char *
+kiln_analyze_panel_get_readout (KilnAnalyzePanel *self)
+{
+  g_return_val_if_fail (KILN_IS_ANALYZE_PANEL (self), NULL);
+  return gtk_label_get_text (self->readout_label);
+}
+
+KilnPlot *
+kiln_analyze_panel_get_plot (KilnAnalyzePanel *self,
+                             guint             index)
+{
+  g_return_val_if_fail (KILN_IS_ANALYZE_PANEL (self), NULL);
+  return index == 0 ? self->plot_rn : index == 1 ? self->plot_d : self->plot_model;
 }

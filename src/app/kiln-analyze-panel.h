@@ -7,6 +7,7 @@
 #include <gtk/gtk.h>
 
 #include "kiln-document.h"
+#include "kiln-plot.h"
 
 G_BEGIN_DECLS
 
@@ -43,5 +44,24 @@ gboolean   kiln_analyze_panel_is_exporting   (KilnAnalyzePanel *self);
 gboolean   kiln_analyze_panel_export_csv     (KilnAnalyzePanel *self,
                                               const char       *path,
                                               GError          **error);
+
+/* Teaching overlay (simulated experiments): the simulator's truth of pair @pair at @tp (NAN
+ * when unknown); shown beside the measured values and as curves in the plots while on. */
+void       kiln_analyze_panel_set_show_truth (KilnAnalyzePanel *self,
+                                              gboolean          show);
+double     kiln_analyze_panel_get_truth      (KilnAnalyzePanel *self,
+                                              guint             pair,
+                                              guint             tp,
+                                              KilnMeasureValue  value);
+/* The tracked id (= colour, and the id pairs use) of @label at time point @tp; @label itself
+ * until the tracking is done or when it failed. */
+guint32    kiln_analyze_panel_get_track_id   (KilnAnalyzePanel *self,
+                                              guint             tp,
+                                              guint32           label);
+/* The readout's text (the selected pair's values, and the truth when shown). */
+const char *kiln_analyze_panel_get_readout   (KilnAnalyzePanel *self);
+/* Plot 0: r_n/r_p against time, 1: d/2r_p against time, 2: r_n against d. */
+KilnPlot  *kiln_analyze_panel_get_plot       (KilnAnalyzePanel *self,
+                                              guint             index);
 
 G_END_DECLS

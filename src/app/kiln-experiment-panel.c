@@ -234,6 +234,10 @@ header_label (const char *text)
   GtkWidget *label = gtk_label_new (text);
 
   gtk_label_set_xalign (GTK_LABEL (label), 0);
+  /* long headers ("Temperature (°C)") wrap, so the table fits beside the viewer */
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 8);
+  gtk_widget_set_valign (label, GTK_ALIGN_END);
   gtk_widget_add_css_class (label, "heading");
   return label;
 }
@@ -249,7 +253,7 @@ number_entry (KilnExperimentPanel *self,
 
   gtk_widget_set_name (entry, name);
   gtk_editable_set_width_chars (GTK_EDITABLE (entry), 5);
-  gtk_editable_set_max_width_chars (GTK_EDITABLE (entry), 8);
+  gtk_editable_set_max_width_chars (GTK_EDITABLE (entry), 6);
   gtk_entry_set_input_purpose (GTK_ENTRY (entry), GTK_INPUT_PURPOSE_NUMBER);
   gtk_widget_set_tooltip_text (entry, tooltip);
   g_object_set_data (G_OBJECT (entry), "kiln-tp", GUINT_TO_POINTER (index));
@@ -294,8 +298,8 @@ build_rows (KilnExperimentPanel *self)
       gtk_actionable_set_action_target (GTK_ACTIONABLE (show), "u", i);
       gtk_grid_attach (self->tp_grid, show, 0, i + 1, 1, 1);
       gtk_label_set_ellipsize (GTK_LABEL (file), PANGO_ELLIPSIZE_MIDDLE);
-      gtk_label_set_width_chars (GTK_LABEL (file), 12);
-      gtk_label_set_max_width_chars (GTK_LABEL (file), 18);
+      gtk_label_set_width_chars (GTK_LABEL (file), 8);
+      gtk_label_set_max_width_chars (GTK_LABEL (file), 16);
       gtk_label_set_xalign (GTK_LABEL (file), 0);
       gtk_grid_attach (self->tp_grid, file, 1, i + 1, 1, 1);
       gtk_grid_attach (self->tp_grid, tilts, 2, i + 1, 1, 1);

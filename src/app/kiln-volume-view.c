@@ -17,6 +17,42 @@
 
 typedef struct { float m[16]; } Mat4;   /* column-major */
 
+#define BRICK 8                     /* voxels per brick edge (empty-space skipping) */
+#define CACHE_MAX_ENTRIES 6         /* time points kept as GL textures */
+#define CACHE_MAX_BYTES (768u << 20) /* texture memory of the cache */
+#define UPLOAD_CHUNK_VOXELS (4u << 20) /* per idle step of a prefetch upload */
+#define INTERACTIVE_DIVISOR 3       /* interactive frames: resolution divided by this per axis */
+#define INTERACTIVE_STEP 1.5f       /* interactive isosurface search step (voxels) */
+
+/* One volume (and its labels) prepared for display: CPU side (normalised 16-bit values, 16- or
+ * 32-bit labels, per-brick maxima) made in a worker thread, then uploaded as GL textures (in
+ * idle chunks when prefetched). Reference-counted: the worker holds one reference. */
+typedef struct
+{
+  gatomicrefcount  ref_count;
+  KilnVolume      *volume;
+  KilnLabelVolume *labels;
+  /* CPU side, written by entry_prepare() (worker or main thread) */
+  GMutex           lock;
+  GCond            cond;
+  gboolean         prepared;     /* under lock */
+  gboolean         failed;
+  double           vmin;
+  double           vmax;
+  guint16         *norm;         /* freed after upload */
+  guint16         *labels16;     /* NULL: labels uploaded as 32 bits from labels->data */
+  guint            nb[3];
+  float           *bricks;       /* nb[0] × nb[1] × nb[2] maxima (normalised) */
+  /* GL side (main thread only) */
+  GLuint           volume_tex;
+  GLuint           label_tex;
+  GLuint           brick_tex;
+  guint            uploaded_z;   /* slices uploaded so far */
+  gboolean         ready;        /* every texture complete */
+  gsize            bytes;
+  guint64          used;         /* LRU stamp */
+} Entry;
+
 struct _KilnVolumeView
 {
   GtkGLArea        parent_instance;
@@ -26,6 +62,25 @@ struct _KilnVolumeView
   gboolean         upload_pending;
   double           vmin;
   double           vmax;
+  Entry           *current;      /* the shown volume's textures (also in cache) */
+  GPtrArray       *cache;        /* Entry, LRU by ->used */
+  guint64          use_clock;
+  guint            upload_id;    /* idle source uploading prefetched entries */
+
+  /* label → displayed id (e.g. tracked id); NULL = identity */
+  guint32         *label_map;
+  guint            n_label_map;
+  gboolean         map_dirty;
+  GLuint           map_tex;
+
+  /* interaction: render at reduced resolution while TRUE */
+  gboolean         interactive;  /* set by the caller (playing) */
+  gboolean         no_skipping;  /* benchmarks: measure without empty-space skipping */
+  gboolean         dragging;
+  guint            interact_id;  /* a brief interactive period (zoom, time-point switch) */
+  GLuint           low_fbo;
+  GLuint           low_tex;
+  int              low_size[2];
 
   KilnRenderMode   mode;
   double           threshold;
@@ -50,8 +105,6 @@ struct _KilnVolumeView
   GLuint           vao;
   GLuint           box_vao;
   GLuint           box_vbo;
-  GLuint           volume_tex;
-  GLuint           label_tex;
   GLuint           overlay_vao;
   GLuint           overlay_vbo;
 
@@ -69,6 +122,8 @@ enum {
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (KilnVolumeView, kiln_volume_view, GTK_TYPE_GL_AREA)
+
+static gboolean is_interactive (KilnVolumeView *self);
 
 /* ---------------------------------------------------------------- small matrix helpers */
 
@@ -289,68 +344,376 @@ link_program (const char  *vert,
   return program;
 }
 
+/* ---------------------------------------------------------------- prepared volumes */
+
+static Entry *
+entry_new (KilnVolume      *volume,
+           KilnLabelVolume *labels)
+{
+  Entry *e = g_new0 (Entry, 1);
+
+  g_atomic_ref_count_init (&e->ref_count);
+  e->volume = kiln_volume_ref (volume);
+  e->labels = labels ? kiln_label_volume_ref (labels) : NULL;
+  g_mutex_init (&e->lock);
+  g_cond_init (&e->cond);
+  return e;
+}
+
+static Entry *
+entry_ref (Entry *e)
+{
+  g_atomic_ref_count_inc (&e->ref_count);
+  return e;
+}
+
+/* Frees the CPU side; the GL textures must have been deleted (entry_drop_gl). */
+static void
+entry_unref (Entry *e)
+{
+  if (!g_atomic_ref_count_dec (&e->ref_count))
+    return;
+  kiln_volume_unref (e->volume);
+  g_clear_pointer (&e->labels, kiln_label_volume_unref);
+  g_free (e->norm);
+  g_free (e->labels16);
+  g_free (e->bricks);
+  g_mutex_clear (&e->lock);
+  g_cond_clear (&e->cond);
+  g_free (e);
+}
+
+static gboolean
+entry_is_prepared (Entry *e)
+{
+  gboolean done;
+
+  g_mutex_lock (&e->lock);
+  done = e->prepared;
+  g_mutex_unlock (&e->lock);
+  return done;
+}
+
+static void
+entry_wait_prepared (Entry *e)
+{
+  g_mutex_lock (&e->lock);
+  while (!e->prepared)
+    g_cond_wait (&e->cond, &e->lock);
+  g_mutex_unlock (&e->lock);
+}
+
+/* The CPU side: value range, normalised 16-bit values, 16-bit labels when they fit, and the
+ * per-brick maxima of the normalised values over each brick and one voxel around it (trilinear
+ * samples inside a brick read voxels at most one voxel outside it). Thread-safe. */
+static void
+entry_prepare (Entry *e)
+{
+  const KilnVolume *v = e->volume;
+  gsize n = kiln_volume_n_voxels (v);
+  guint nx = v->nx, ny = v->ny, nz = v->nz;
+  KilnStats st;
+  double scale;
+  guint16 *norm = NULL, *lab16 = NULL;
+  float *bricks = NULL;
+  gboolean failed = FALSE;
+
+  kiln_volume_stats (v, &st);
+  e->vmin = st.min;
+  e->vmax = st.max > st.min ? st.max : st.min + 1;
+  scale = 65535.0 / (e->vmax - e->vmin);
+  norm = g_try_new (guint16, n);
+  e->nb[0] = (nx + BRICK - 1) / BRICK;
+  e->nb[1] = (ny + BRICK - 1) / BRICK;
+  e->nb[2] = (nz + BRICK - 1) / BRICK;
+  bricks = g_try_new (float, (gsize) e->nb[0] * e->nb[1] * e->nb[2]);
+  if (e->labels != NULL && kiln_label_volume_max_label (e->labels) <= G_MAXUINT16)
+    {
+      lab16 = g_try_new (guint16, n);
+      failed = lab16 == NULL;
+    }
+  if (norm == NULL || bricks == NULL || failed)
+    {
+      g_free (norm);
+      g_free (lab16);
+      g_free (bricks);
+      norm = lab16 = NULL;
+      bricks = NULL;
+      failed = TRUE;
+    }
+  else
+    {
+      const float *src = v->data;
+      const guint32 *lsrc = e->labels ? e->labels->data : NULL;
+      guint nb0 = e->nb[0], nb1 = e->nb[1], nb2 = e->nb[2];
+
+#pragma omp parallel for schedule(static)
+      for (gssize i = 0; i < (gssize) n; i++)
+        {
+          double x = (src[i] - e->vmin) * scale;
+          norm[i] = (guint16) (x <= 0 ? 0 : x >= 65535 ? 65535 : x + 0.5);
+          if (lab16 != NULL)
+            lab16[i] = (guint16) lsrc[i];
+        }
+#pragma omp parallel for schedule(dynamic, 1)
+      for (gssize bz = 0; bz < (gssize) nb2; bz++)
+        for (guint by = 0; by < nb1; by++)
+          for (guint bx = 0; bx < nb0; bx++)
+            {
+              guint x0 = bx * BRICK > 0 ? bx * BRICK - 1 : 0, x1 = MIN (nx, bx * BRICK + BRICK + 1);
+              guint y0 = by * BRICK > 0 ? by * BRICK - 1 : 0, y1 = MIN (ny, by * BRICK + BRICK + 1);
+              guint z0 = bz * BRICK > 0 ? bz * BRICK - 1 : 0, z1 = MIN (nz, bz * BRICK + BRICK + 1);
+              guint16 m = 0;
+              for (guint z = z0; z < z1; z++)
+                for (guint y = y0; y < y1; y++)
+                  {
+                    const guint16 *row = norm + ((gsize) z * ny + y) * nx;
+                    for (guint x = x0; x < x1; x++)
+                      m = MAX (m, row[x]);
+                  }
+              bricks[((gsize) bz * nb1 + by) * nb0 + bx] = m / 65535.0f;
+            }
+    }
+  g_mutex_lock (&e->lock);
+  e->norm = norm;
+  e->labels16 = lab16;
+  e->bricks = bricks;
+  e->failed = failed;
+  e->prepared = TRUE;
+  g_cond_broadcast (&e->cond);
+  g_mutex_unlock (&e->lock);
+}
+
+static void
+prepare_thread (GTask        *task,
+                gpointer      source,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  entry_prepare (task_data);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+entry_drop_gl (Entry *e)
+{
+  if (e->volume_tex)
+    glDeleteTextures (1, &e->volume_tex);
+  if (e->label_tex)
+    glDeleteTextures (1, &e->label_tex);
+  if (e->brick_tex)
+    glDeleteTextures (1, &e->brick_tex);
+  e->volume_tex = e->label_tex = e->brick_tex = 0;
+  e->uploaded_z = 0;
+  e->ready = FALSE;
+}
+
+static void
+tex3d_params (GLint filter)
+{
+  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_MIN_FILTER, filter);
+  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_MAG_FILTER, filter);
+  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_WRAP_R, GL_CLAMP_TO_EDGE);
+}
+
+/* Upload up to @max_voxels more of a prepared entry (G_MAXSIZE: all of it); the GL context
+ * must be current. Returns TRUE when the entry is complete. */
+static gboolean
+entry_upload (Entry *e,
+              gsize  max_voxels)
+{
+  const KilnVolume *v = e->volume;
+  gsize slice = (gsize) v->nx * v->ny;
+  guint nz;
+
+  if (e->ready || e->failed)
+    return TRUE;
+  glPixelStorei (GL_UNPACK_ALIGNMENT, 1);
+  if (e->volume_tex == 0)
+    {
+      glGenTextures (1, &e->volume_tex);
+      glBindTexture (GL_TEXTURE_3D, e->volume_tex);
+      glTexImage3D (GL_TEXTURE_3D, 0, GL_R16, v->nx, v->ny, v->nz, 0, GL_RED, GL_UNSIGNED_SHORT, NULL);
+      tex3d_params (GL_LINEAR);
+      glGenTextures (1, &e->label_tex);
+      glBindTexture (GL_TEXTURE_3D, e->label_tex);
+      if (e->labels != NULL)
+        glTexImage3D (GL_TEXTURE_3D, 0, e->labels16 ? GL_R16UI : GL_R32UI, v->nx, v->ny, v->nz, 0,
+                      GL_RED_INTEGER, e->labels16 ? GL_UNSIGNED_SHORT : GL_UNSIGNED_INT, NULL);
+      else
+        {
+          guint32 zero = 0;
+          glTexImage3D (GL_TEXTURE_3D, 0, GL_R32UI, 1, 1, 1, 0, GL_RED_INTEGER, GL_UNSIGNED_INT, &zero);
+        }
+      tex3d_params (GL_NEAREST);
+      glGenTextures (1, &e->brick_tex);
+      glBindTexture (GL_TEXTURE_3D, e->brick_tex);
+      glTexImage3D (GL_TEXTURE_3D, 0, GL_R32F, e->nb[0], e->nb[1], e->nb[2], 0, GL_RED, GL_FLOAT, e->bricks);
+      tex3d_params (GL_NEAREST);
+      e->bytes = slice * v->nz * (2 + (e->labels == NULL ? 0 : e->labels16 ? 2 : 4));
+    }
+  nz = max_voxels == G_MAXSIZE ? v->nz : (guint) CLAMP (max_voxels / MAX (slice, 1), 1, v->nz);
+  nz = MIN (nz, v->nz - e->uploaded_z);
+  glBindTexture (GL_TEXTURE_3D, e->volume_tex);
+  glTexSubImage3D (GL_TEXTURE_3D, 0, 0, 0, e->uploaded_z, v->nx, v->ny, nz, GL_RED, GL_UNSIGNED_SHORT,
+                   e->norm + slice * e->uploaded_z);
+  if (e->labels != NULL)
+    {
+      glBindTexture (GL_TEXTURE_3D, e->label_tex);
+      if (e->labels16)
+        glTexSubImage3D (GL_TEXTURE_3D, 0, 0, 0, e->uploaded_z, v->nx, v->ny, nz, GL_RED_INTEGER,
+                         GL_UNSIGNED_SHORT, e->labels16 + slice * e->uploaded_z);
+      else
+        glTexSubImage3D (GL_TEXTURE_3D, 0, 0, 0, e->uploaded_z, v->nx, v->ny, nz, GL_RED_INTEGER,
+                         GL_UNSIGNED_INT, e->labels->data + slice * e->uploaded_z);
+    }
+  glBindTexture (GL_TEXTURE_3D, 0);
+  glPixelStorei (GL_UNPACK_ALIGNMENT, 4);
+  e->uploaded_z += nz;
+  if (e->uploaded_z < v->nz)
+    return FALSE;
+  e->ready = TRUE;
+  g_clear_pointer (&e->norm, g_free);
+  g_clear_pointer (&e->labels16, g_free);
+  return TRUE;
+}
+
+static Entry *
+cache_find (KilnVolumeView  *self,
+            KilnVolume      *volume,
+            KilnLabelVolume *labels)
+{
+  for (guint i = 0; i < self->cache->len; i++)
+    {
+      Entry *e = g_ptr_array_index (self->cache, i);
+      if (e->volume == volume && e->labels == labels)
+        return e;
+    }
+  return NULL;
+}
+
+/* Drop least recently used entries (never the current one) beyond the cache's bounds. */
+static void
+cache_trim (KilnVolumeView *self)
+{
+  for (;;)
+    {
+      gsize bytes = 0;
+      Entry *oldest = NULL;
+      guint oldest_i = 0;
+
+      for (guint i = 0; i < self->cache->len; i++)
+        {
+          Entry *e = g_ptr_array_index (self->cache, i);
+          bytes += e->bytes;
+          if (e != self->current && (oldest == NULL || e->used < oldest->used))
+            {
+              oldest = e;
+              oldest_i = i;
+            }
+        }
+      if (oldest == NULL || (self->cache->len <= CACHE_MAX_ENTRIES && bytes <= CACHE_MAX_BYTES))
+        return;
+      if (oldest->volume_tex && gtk_widget_get_realized (GTK_WIDGET (self)))
+        {
+          gtk_gl_area_make_current (GTK_GL_AREA (self));
+          entry_drop_gl (oldest);
+        }
+      g_ptr_array_remove_index_fast (self->cache, oldest_i);
+    }
+}
+
+/* Idle: upload prefetched entries in chunks, so that the main loop stays responsive. Its
+ * priority is above GTK's redraw (G_PRIORITY_HIGH_IDLE + 20) so that continuous redraws
+ * (playing, orbiting) cannot starve it; each chunk is short. */
+static gboolean
+upload_step (gpointer data)
+{
+  KilnVolumeView *self = data;
+
+  if (!gtk_widget_get_realized (GTK_WIDGET (self)) || gtk_gl_area_get_error (GTK_GL_AREA (self)) != NULL)
+    {
+      self->upload_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+  for (guint i = 0; i < self->cache->len; i++)
+    {
+      Entry *e = g_ptr_array_index (self->cache, i);
+      if (e->ready || e->failed || !entry_is_prepared (e))
+        continue;
+      if (e->norm == NULL && e->volume_tex == 0 && !e->failed)
+        continue;   /* CPU side was released (cannot happen before upload) */
+      gtk_gl_area_make_current (GTK_GL_AREA (self));
+      entry_upload (e, UPLOAD_CHUNK_VOXELS);
+      return G_SOURCE_CONTINUE;
+    }
+  /* nothing ready to upload: entries still being prepared restart this when done */
+  self->upload_id = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+ensure_upload_idle (KilnVolumeView *self)
+{
+  if (self->upload_id == 0)
+    self->upload_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE + 10, upload_step, self, NULL);
+}
+
+static void
+on_prepared (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  KilnVolumeView *self = KILN_VOLUME_VIEW (source);
+
+  if (self->cache != NULL)
+    ensure_upload_idle (self);
+}
+
+/* Makes the shown volume's textures current (context current). */
 static void
 upload_volume (KilnVolumeView *self)
 {
-  KilnStats st;
-  gsize n;
-  g_autofree float *norm = NULL;
+  Entry *e;
 
   self->upload_pending = FALSE;
-  if (self->volume_tex)
-    glDeleteTextures (1, &self->volume_tex);
-  if (self->label_tex)
-    glDeleteTextures (1, &self->label_tex);
-  self->volume_tex = self->label_tex = 0;
   if (self->volume == NULL)
-    return;
-
-  kiln_volume_stats (self->volume, &st);
-  self->vmin = st.min;
-  self->vmax = st.max > st.min ? st.max : st.min + 1;
-  n = kiln_volume_n_voxels (self->volume);
-  norm = g_try_new (float, n);
-  if (norm == NULL)
+    {
+      self->current = NULL;
+      return;
+    }
+  e = cache_find (self, self->volume, self->labels);
+  if (e == NULL)
+    {
+      /* a cold switch: prepare here */
+      e = entry_new (self->volume, self->labels);
+      g_ptr_array_add (self->cache, e);
+      entry_prepare (e);
+    }
+  else
+    entry_wait_prepared (e);   /* a prefetch under way: its worker is nearly done */
+  e->used = ++self->use_clock;
+  self->current = e;
+  if (e->failed)
     {
       gtk_gl_area_set_error (GTK_GL_AREA (self),
                              g_error_new (G_IO_ERROR, G_IO_ERROR_NO_SPACE,
                                           _("Not enough memory to display this volume")));
       return;
     }
-  for (gsize i = 0; i < n; i++)
-    norm[i] = (float) ((self->volume->data[i] - self->vmin) / (self->vmax - self->vmin));
-
-  glGenTextures (1, &self->volume_tex);
-  glBindTexture (GL_TEXTURE_3D, self->volume_tex);
-  glPixelStorei (GL_UNPACK_ALIGNMENT, 4);
-  glTexImage3D (GL_TEXTURE_3D, 0, GL_R32F, self->volume->nx, self->volume->ny, self->volume->nz,
-                0, GL_RED, GL_FLOAT, norm);
-  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
-  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
-  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
-  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_WRAP_R, GL_CLAMP_TO_EDGE);
-
-  glGenTextures (1, &self->label_tex);
-  glBindTexture (GL_TEXTURE_3D, self->label_tex);
-  if (self->labels != NULL)
-    glTexImage3D (GL_TEXTURE_3D, 0, GL_R32UI, self->labels->nx, self->labels->ny, self->labels->nz,
-                  0, GL_RED_INTEGER, GL_UNSIGNED_INT, self->labels->data);
-  else
-    {
-      guint32 zero = 0;
-      glTexImage3D (GL_TEXTURE_3D, 0, GL_R32UI, 1, 1, 1, 0, GL_RED_INTEGER, GL_UNSIGNED_INT, &zero);
-    }
-  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-  glTexParameteri (GL_TEXTURE_3D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-  glBindTexture (GL_TEXTURE_3D, 0);
+  entry_upload (e, G_MAXSIZE);
+  self->vmin = e->vmin;
+  self->vmax = e->vmax;
+  cache_trim (self);
 
   /* the bounding box edges */
   {
-    double e[3];
+    double ext[3];
     float v[24 * 3];
     int k = 0;
-    box_extent (self, e);
+    box_extent (self, ext);
     for (int a = 0; a < 3; a++)
       for (int i = 0; i < 2; i++)
         for (int j = 0; j < 2; j++)
@@ -358,9 +721,9 @@ upload_volume (KilnVolumeView *self)
             {
               int b = (a + 1) % 3, c = (a + 2) % 3;
               float p[3];
-              p[a] = (float) (end * e[a]);
-              p[b] = (float) (i * e[b]);
-              p[c] = (float) (j * e[c]);
+              p[a] = (float) (end * ext[a]);
+              p[b] = (float) (i * ext[b]);
+              p[c] = (float) (j * ext[c]);
               v[k++] = p[0];
               v[k++] = p[1];
               v[k++] = p[2];
@@ -369,6 +732,68 @@ upload_volume (KilnVolumeView *self)
     glBufferData (GL_ARRAY_BUFFER, sizeof v, v, GL_STATIC_DRAW);
     glBindBuffer (GL_ARRAY_BUFFER, 0);
   }
+}
+
+void
+kiln_volume_view_prefetch (KilnVolumeView  *self,
+                           KilnVolume      *volume,
+                           KilnLabelVolume *labels)
+{
+  g_autoptr(GTask) task = NULL;
+  Entry *e;
+
+  g_return_if_fail (KILN_IS_VOLUME_VIEW (self));
+  g_return_if_fail (volume != NULL);
+  g_return_if_fail (labels == NULL ||
+                    (labels->nx == volume->nx && labels->ny == volume->ny && labels->nz == volume->nz));
+
+  if ((e = cache_find (self, volume, labels)) != NULL)
+    {
+      e->used = ++self->use_clock;
+      return;
+    }
+  e = entry_new (volume, labels);
+  e->used = ++self->use_clock;
+  g_ptr_array_add (self->cache, e);
+  cache_trim (self);
+  task = g_task_new (self, NULL, on_prepared, NULL);
+  g_task_set_task_data (task, entry_ref (e), (GDestroyNotify) entry_unref);
+  g_task_run_in_thread (task, prepare_thread);
+}
+
+gboolean
+kiln_volume_view_is_prefetched (KilnVolumeView  *self,
+                                KilnVolume      *volume,
+                                KilnLabelVolume *labels)
+{
+  Entry *e;
+
+  g_return_val_if_fail (KILN_IS_VOLUME_VIEW (self), FALSE);
+  e = cache_find (self, volume, labels);
+  return e != NULL && e->ready;
+}
+
+void
+kiln_volume_view_get_range (KilnVolumeView *self,
+                            double         *min,
+                            double         *max)
+{
+  Entry *e = self->volume ? cache_find (self, self->volume, self->labels) : NULL;
+
+  if (e != NULL && entry_is_prepared (e) && !e->failed)
+    {
+      *min = e->vmin;
+      *max = e->vmax;
+    }
+  else if (self->volume != NULL)
+    {
+      KilnStats st;
+      kiln_volume_stats (self->volume, &st);
+      *min = st.min;
+      *max = st.max;
+    }
+  else
+    *min = *max = 0;
 }
 
 static void
@@ -421,10 +846,14 @@ kiln_volume_view_unrealize (GtkWidget *widget)
   gtk_gl_area_make_current (GTK_GL_AREA (self));
   if (gtk_gl_area_get_error (GTK_GL_AREA (self)) == NULL)
     {
-      if (self->volume_tex)
-        glDeleteTextures (1, &self->volume_tex);
-      if (self->label_tex)
-        glDeleteTextures (1, &self->label_tex);
+      for (guint i = 0; i < self->cache->len; i++)
+        entry_drop_gl (g_ptr_array_index (self->cache, i));
+      if (self->map_tex)
+        glDeleteTextures (1, &self->map_tex);
+      if (self->low_tex)
+        glDeleteTextures (1, &self->low_tex);
+      if (self->low_fbo)
+        glDeleteFramebuffers (1, &self->low_fbo);
       if (self->box_vbo)
         glDeleteBuffers (1, &self->box_vbo);
       if (self->overlay_vbo)
@@ -440,11 +869,102 @@ kiln_volume_view_unrealize (GtkWidget *widget)
       if (self->box_program)
         glDeleteProgram (self->box_program);
     }
-  self->volume_tex = self->label_tex = self->box_vbo = self->vao = self->box_vao = 0;
+  g_ptr_array_set_size (self->cache, 0);
+  self->current = NULL;
+  g_clear_handle_id (&self->upload_id, g_source_remove);
+  self->map_tex = self->low_tex = self->low_fbo = 0;
+  self->low_size[0] = self->low_size[1] = 0;
+  self->map_dirty = TRUE;
+  self->box_vbo = self->vao = self->box_vao = 0;
   self->overlay_vao = self->overlay_vbo = 0;
   self->ray_program = self->box_program = 0;
 
   GTK_WIDGET_CLASS (kiln_volume_view_parent_class)->unrealize (widget);
+}
+
+/* The part of the box (nm) that holds every brick able to contribute at @level, grown by one
+ * voxel; the whole box when slice planes are shown. FALSE when nothing can contribute. */
+static gboolean
+occupied_box (KilnVolumeView *self,
+              Entry          *e,
+              float           level,
+              float           lo[3],
+              float           hi[3])
+{
+  double ext[3], vs;
+  guint bmin[3] = { G_MAXUINT, G_MAXUINT, G_MAXUINT }, bmax[3] = { 0, 0, 0 };
+  gboolean any = FALSE;
+
+  box_extent (self, ext);
+  vs = ext[0] / self->volume->nx;
+  for (int i = 0; i < 3; i++)
+    {
+      lo[i] = 0;
+      hi[i] = (float) ext[i];
+    }
+  if (self->slices[0] >= 0 || self->slices[1] >= 0 || self->slices[2] >= 0 || self->no_skipping)
+    return TRUE;
+  for (guint z = 0; z < e->nb[2]; z++)
+    for (guint y = 0; y < e->nb[1]; y++)
+      for (guint x = 0; x < e->nb[0]; x++)
+        if (e->bricks[((gsize) z * e->nb[1] + y) * e->nb[0] + x] >= level)
+          {
+            any = TRUE;
+            bmin[0] = MIN (bmin[0], x); bmax[0] = MAX (bmax[0], x);
+            bmin[1] = MIN (bmin[1], y); bmax[1] = MAX (bmax[1], y);
+            bmin[2] = MIN (bmin[2], z); bmax[2] = MAX (bmax[2], z);
+          }
+  if (!any)
+    return FALSE;
+  for (int i = 0; i < 3; i++)
+    {
+      lo[i] = (float) MAX (0.0, (bmin[i] * (double) BRICK - 1) * vs);
+      hi[i] = (float) MIN (ext[i], ((bmax[i] + 1) * (double) BRICK + 1) * vs);
+    }
+  return TRUE;
+}
+
+static void
+upload_label_map (KilnVolumeView *self)
+{
+  guint n = MAX (self->n_label_map, 1), rows = (n + 1023) / 1024;
+  g_autofree guint32 *data = g_new0 (guint32, (gsize) rows * 1024);
+
+  self->map_dirty = FALSE;
+  if (self->label_map != NULL)
+    memcpy (data, self->label_map, sizeof (guint32) * self->n_label_map);
+  if (self->map_tex == 0)
+    glGenTextures (1, &self->map_tex);
+  glBindTexture (GL_TEXTURE_2D, self->map_tex);
+  glPixelStorei (GL_UNPACK_ALIGNMENT, 4);
+  glTexImage2D (GL_TEXTURE_2D, 0, GL_R32UI, 1024, rows, 0, GL_RED_INTEGER, GL_UNSIGNED_INT, data);
+  glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glBindTexture (GL_TEXTURE_2D, 0);
+}
+
+/* The low-resolution target of interactive frames (half the size on each axis). */
+static gboolean
+ensure_low_target (KilnVolumeView *self,
+                   int             w,
+                   int             h)
+{
+  if (self->low_fbo != 0 && self->low_size[0] == w && self->low_size[1] == h)
+    return TRUE;
+  if (self->low_fbo == 0)
+    glGenFramebuffers (1, &self->low_fbo);
+  if (self->low_tex == 0)
+    glGenTextures (1, &self->low_tex);
+  glBindTexture (GL_TEXTURE_2D, self->low_tex);
+  glTexImage2D (GL_TEXTURE_2D, 0, GL_RGBA8, w, h, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+  glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_LINEAR);
+  glTexParameteri (GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_LINEAR);
+  glBindTexture (GL_TEXTURE_2D, 0);
+  glBindFramebuffer (GL_FRAMEBUFFER, self->low_fbo);
+  glFramebufferTexture2D (GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, self->low_tex, 0);
+  self->low_size[0] = w;
+  self->low_size[1] = h;
+  return glCheckFramebufferStatus (GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE;
 }
 
 static gboolean
@@ -454,46 +974,96 @@ kiln_volume_view_render (GtkGLArea    *area,
   KilnVolumeView *self = KILN_VOLUME_VIEW (area);
   Mat4 vp, inv;
   double e[3];
+  Entry *cur;
+  float norm_threshold, window_lo = 0.05f, lo[3], hi[3];
+  GLint target_fbo = 0, viewport[4];
+  gboolean low = FALSE;
 
   if (gtk_gl_area_get_error (area) != NULL || self->ray_program == 0)
     return FALSE;
   if (self->upload_pending)
     upload_volume (self);
+  if (self->map_dirty)
+    upload_label_map (self);
 
   glClearColor (0.11f, 0.12f, 0.14f, 1.0f);
   glClear (GL_COLOR_BUFFER_BIT);
-  if (self->volume == NULL || self->volume_tex == 0)
+  cur = self->current;
+  if (self->volume == NULL || cur == NULL || !cur->ready)
     return TRUE;
 
   box_extent (self, e);
   vp = view_projection (self);
   if (!mat4_invert (&vp, &inv))
     return TRUE;
+  norm_threshold = (float) ((self->threshold - self->vmin) / (self->vmax - self->vmin));
 
-  glUseProgram (self->ray_program);
-  glActiveTexture (GL_TEXTURE0);
-  glBindTexture (GL_TEXTURE_3D, self->volume_tex);
-  glActiveTexture (GL_TEXTURE1);
-  glBindTexture (GL_TEXTURE_3D, self->label_tex);
-  glUniform1i (glGetUniformLocation (self->ray_program, "volume"), 0);
-  glUniform1i (glGetUniformLocation (self->ray_program, "labels"), 1);
-  glUniform1i (glGetUniformLocation (self->ray_program, "has_labels"), self->labels != NULL);
-  glUniform1i (glGetUniformLocation (self->ray_program, "hide_unlabelled"), self->hide_unlabelled);
-  glUniformMatrix4fv (glGetUniformLocation (self->ray_program, "inv_view_proj"), 1, GL_FALSE, inv.m);
-  glUniform3f (glGetUniformLocation (self->ray_program, "extent"), (float) e[0], (float) e[1], (float) e[2]);
-  glUniform3f (glGetUniformLocation (self->ray_program, "voxels"), (float) self->volume->nx,
-               (float) self->volume->ny, (float) self->volume->nz);
-  glUniform1i (glGetUniformLocation (self->ray_program, "mode"), self->mode);
-  glUniform1f (glGetUniformLocation (self->ray_program, "threshold"),
-               (float) ((self->threshold - self->vmin) / (self->vmax - self->vmin)));
-  glUniform1f (glGetUniformLocation (self->ray_program, "window_lo"), 0.05f);
-  glUniform1f (glGetUniformLocation (self->ray_program, "window_hi"), 1.0f);
-  glUniform3f (glGetUniformLocation (self->ray_program, "slice_pos"), self->slices[0], self->slices[1],
-               self->slices[2]);
-  glUniform1ui (glGetUniformLocation (self->ray_program, "selected_a"), self->selected[0]);
-  glUniform1ui (glGetUniformLocation (self->ray_program, "selected_b"), self->selected[1]);
-  glBindVertexArray (self->vao);
-  glDrawArrays (GL_TRIANGLES, 0, 3);
+  glGetIntegerv (GL_DRAW_FRAMEBUFFER_BINDING, &target_fbo);
+  glGetIntegerv (GL_VIEWPORT, viewport);
+  if (occupied_box (self, cur, self->mode == KILN_RENDER_ISOSURFACE ? norm_threshold : window_lo, lo, hi))
+    {
+      if (is_interactive (self) && viewport[2] >= 64 && viewport[3] >= 64)
+        {
+          low = ensure_low_target (self, viewport[2] / INTERACTIVE_DIVISOR, viewport[3] / INTERACTIVE_DIVISOR);
+          glBindFramebuffer (GL_FRAMEBUFFER, low ? self->low_fbo : (GLuint) target_fbo);
+          if (low)
+            {
+              glViewport (0, 0, self->low_size[0], self->low_size[1]);
+              glClear (GL_COLOR_BUFFER_BIT);
+            }
+        }
+      glUseProgram (self->ray_program);
+      glActiveTexture (GL_TEXTURE0);
+      glBindTexture (GL_TEXTURE_3D, cur->volume_tex);
+      glActiveTexture (GL_TEXTURE1);
+      glBindTexture (GL_TEXTURE_3D, cur->label_tex);
+      glActiveTexture (GL_TEXTURE2);
+      glBindTexture (GL_TEXTURE_3D, cur->brick_tex);
+      glActiveTexture (GL_TEXTURE3);
+      glBindTexture (GL_TEXTURE_2D, self->map_tex);
+      glUniform1i (glGetUniformLocation (self->ray_program, "volume"), 0);
+      glUniform1i (glGetUniformLocation (self->ray_program, "labels"), 1);
+      glUniform1i (glGetUniformLocation (self->ray_program, "bricks"), 2);
+      glUniform1i (glGetUniformLocation (self->ray_program, "label_map"), 3);
+      glUniform1ui (glGetUniformLocation (self->ray_program, "map_size"),
+                    self->label_map != NULL ? self->n_label_map : 0);
+      glUniform1f (glGetUniformLocation (self->ray_program, "brick_size"), BRICK);
+      glUniform1i (glGetUniformLocation (self->ray_program, "skipping"), !self->no_skipping);
+      glUniform1f (glGetUniformLocation (self->ray_program, "step_scale"), is_interactive (self) ? INTERACTIVE_STEP : 1.0f);
+      glUniform3f (glGetUniformLocation (self->ray_program, "box_lo"), lo[0], lo[1], lo[2]);
+      glUniform3f (glGetUniformLocation (self->ray_program, "box_hi"), hi[0], hi[1], hi[2]);
+      glUniform1i (glGetUniformLocation (self->ray_program, "has_labels"), self->labels != NULL);
+      glUniform1i (glGetUniformLocation (self->ray_program, "hide_unlabelled"), self->hide_unlabelled);
+      glUniformMatrix4fv (glGetUniformLocation (self->ray_program, "inv_view_proj"), 1, GL_FALSE, inv.m);
+      glUniform3f (glGetUniformLocation (self->ray_program, "extent"), (float) e[0], (float) e[1], (float) e[2]);
+      glUniform3f (glGetUniformLocation (self->ray_program, "voxels"), (float) self->volume->nx,
+                   (float) self->volume->ny, (float) self->volume->nz);
+      glUniform1i (glGetUniformLocation (self->ray_program, "mode"), self->mode);
+      glUniform1f (glGetUniformLocation (self->ray_program, "threshold"), norm_threshold);
+      glUniform1f (glGetUniformLocation (self->ray_program, "window_lo"), window_lo);
+      glUniform1f (glGetUniformLocation (self->ray_program, "window_hi"), 1.0f);
+      glUniform3f (glGetUniformLocation (self->ray_program, "slice_pos"), self->slices[0], self->slices[1],
+                   self->slices[2]);
+      glUniform1ui (glGetUniformLocation (self->ray_program, "selected_a"), self->selected[0]);
+      glUniform1ui (glGetUniformLocation (self->ray_program, "selected_b"), self->selected[1]);
+      glBindVertexArray (self->vao);
+      glDrawArrays (GL_TRIANGLES, 0, 3);
+      if (low)
+        {
+          glBindFramebuffer (GL_READ_FRAMEBUFFER, self->low_fbo);
+          glBindFramebuffer (GL_DRAW_FRAMEBUFFER, target_fbo);
+          glViewport (viewport[0], viewport[1], viewport[2], viewport[3]);
+          glBlitFramebuffer (0, 0, self->low_size[0], self->low_size[1],
+                             viewport[0], viewport[1], viewport[0] + viewport[2], viewport[1] + viewport[3],
+                             GL_COLOR_BUFFER_BIT, GL_LINEAR);
+          glBindFramebuffer (GL_FRAMEBUFFER, target_fbo);
+        }
+      for (int unit = 3; unit >= 0; unit--)
+        {
+          glActiveTexture (GL_TEXTURE0 + unit);
+          glBindTexture (unit == 3 ? GL_TEXTURE_2D : GL_TEXTURE_3D, 0);
+        }
+    }
 
   glUseProgram (self->box_program);
   glUniformMatrix4fv (glGetUniformLocation (self->box_program, "view_proj"), 1, GL_FALSE, vp.m);
@@ -611,7 +1181,7 @@ kiln_volume_view_pick (KilnVolumeView *self,
               position_nm[1] = (iy + 0.5) * vs;
               position_nm[2] = (iz + 0.5) * vs;
             }
-          return l;
+          return kiln_volume_view_display_id (self, l);
         }
       if (tmx < tmy && tmx < tmz)
         {
@@ -640,6 +1210,7 @@ on_drag_begin (GtkGestureDrag *gesture,
                double          y,
                KilnVolumeView *self)
 {
+  self->dragging = TRUE;
   self->drag_yaw = self->yaw;
   self->drag_pitch = self->pitch;
   self->drag_pan_x = self->pan_x;
@@ -670,6 +1241,66 @@ on_drag_update (GtkGestureDrag *gesture,
   g_signal_emit (self, signals[VIEW_CHANGED], 0);
 }
 
+static void
+on_drag_end (GtkGestureDrag *gesture,
+             double          dx,
+             double          dy,
+             KilnVolumeView *self)
+{
+  self->dragging = FALSE;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));   /* the full-quality frame (unless still interactive) */
+}
+
+static gboolean
+interaction_over (gpointer data)
+{
+  KilnVolumeView *self = data;
+
+  self->interact_id = 0;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+  return G_SOURCE_REMOVE;
+}
+
+/* A short interactive period (zoom steps, time-point switches): full quality 250 ms after the
+ * last one. */
+static void
+interact_briefly (KilnVolumeView *self)
+{
+  g_clear_handle_id (&self->interact_id, g_source_remove);
+  self->interact_id = g_timeout_add (250, interaction_over, self);
+}
+
+static gboolean
+is_interactive (KilnVolumeView *self)
+{
+  return self->interactive || self->dragging || self->interact_id != 0;
+}
+
+void
+kiln_volume_view_set_interactive (KilnVolumeView *self,
+                                  gboolean        interactive)
+{
+  g_return_if_fail (KILN_IS_VOLUME_VIEW (self));
+  self->interactive = interactive;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+}
+
+void
+kiln_volume_view_set_skipping (KilnVolumeView *self,
+                               gboolean        skipping)
+{
+  g_return_if_fail (KILN_IS_VOLUME_VIEW (self));
+  self->no_skipping = !skipping;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+}
+
+gboolean
+kiln_volume_view_get_interactive (KilnVolumeView *self)
+{
+  g_return_val_if_fail (KILN_IS_VOLUME_VIEW (self), FALSE);
+  return is_interactive (self);
+}
+
 static gboolean
 on_scroll (GtkEventControllerScroll *controller,
            double                    dx,
@@ -677,6 +1308,8 @@ on_scroll (GtkEventControllerScroll *controller,
            KilnVolumeView           *self)
 {
   self->zoom = CLAMP (self->zoom * pow (1.12, -dy), 0.1, 50.0);
+  /* reduced resolution while the wheel turns, full quality 250 ms after the last step */
+  interact_briefly (self);
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
   g_signal_emit (self, signals[VIEW_CHANGED], 0);
   return TRUE;
@@ -707,20 +1340,17 @@ kiln_volume_view_size_allocate (GtkWidget *widget,
   g_signal_emit (widget, signals[VIEW_CHANGED], 0);
 }
 
-GdkTexture *
-kiln_volume_view_render_texture (KilnVolumeView *self)
+static GdkTexture *
+render_snapshot (KilnVolumeView *self,
+                 GtkNative      *native,
+                 int             w,
+                 int             h)
 {
-  GdkPaintable *paintable;
-  GtkSnapshot *snapshot;
+  GdkPaintable *paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
   GskRenderNode *node;
   GdkTexture *texture = NULL;
-  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
-  int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
 
-  if (native == NULL || w <= 0 || h <= 0 || gtk_gl_area_get_error (GTK_GL_AREA (self)) != NULL)
-    return NULL;
-  paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
-  snapshot = gtk_snapshot_new ();
   gdk_paintable_snapshot (paintable, snapshot, w, h);
   node = gtk_snapshot_free_to_node (snapshot);
   if (node != NULL)
@@ -733,6 +1363,29 @@ kiln_volume_view_render_texture (KilnVolumeView *self)
   return texture;
 }
 
+GdkTexture *
+kiln_volume_view_render_texture (KilnVolumeView *self)
+{
+  GdkTexture *texture;
+  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
+  int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
+  gboolean saved = self->interactive, dragging = self->dragging;
+
+  if (native == NULL || w <= 0 || h <= 0 || gtk_gl_area_get_error (GTK_GL_AREA (self)) != NULL)
+    return NULL;
+  if (!is_interactive (self))
+    return render_snapshot (self, native, w, h);
+  /* exports are full quality: end a brief interactive period, render without it */
+  g_clear_handle_id (&self->interact_id, g_source_remove);
+  self->interactive = self->dragging = FALSE;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+  texture = render_snapshot (self, native, w, h);
+  self->interactive = saved;
+  self->dragging = dragging;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+  return texture;
+}
+
 /* ---------------------------------------------------------------- GObject */
 
 static void
@@ -742,6 +1395,10 @@ kiln_volume_view_finalize (GObject *object)
 
   g_clear_pointer (&self->volume, kiln_volume_unref);
   g_clear_pointer (&self->labels, kiln_label_volume_unref);
+  g_clear_handle_id (&self->interact_id, g_source_remove);
+  g_clear_handle_id (&self->upload_id, g_source_remove);
+  g_clear_pointer (&self->cache, g_ptr_array_unref);
+  g_free (self->label_map);
   G_OBJECT_CLASS (kiln_volume_view_parent_class)->finalize (object);
 }
 
@@ -788,6 +1445,8 @@ kiln_volume_view_init (KilnVolumeView *self)
 
   self->mode = KILN_RENDER_ISOSURFACE;
   self->zoom = 1.0;
+  self->cache = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_unref);
+  self->map_dirty = TRUE;
   self->slices[0] = self->slices[1] = self->slices[2] = -1;
   kiln_volume_view_set_preset (self, KILN_VIEW_OBLIQUE);
 
@@ -795,6 +1454,7 @@ kiln_volume_view_init (KilnVolumeView *self)
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), 0);
   g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
   g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
 
   click = gtk_gesture_click_new ();
@@ -825,20 +1485,52 @@ kiln_volume_view_set_volume (KilnVolumeView  *self,
     kiln_volume_ref (volume);
   if (labels != NULL)
     kiln_label_volume_ref (labels);
+  /* switching from one volume to another (time points): the first frames are interactive, a
+   * full-quality one follows 250 ms after the last switch */
+  if (self->volume != NULL && volume != NULL && volume != self->volume &&
+      gtk_widget_get_realized (GTK_WIDGET (self)))
+    interact_briefly (self);
   g_clear_pointer (&self->volume, kiln_volume_unref);
   g_clear_pointer (&self->labels, kiln_label_volume_unref);
   self->volume = volume;
   self->labels = labels;
   if (volume != NULL)
     {
-      KilnStats st;
-      kiln_volume_stats (volume, &st);
-      if (self->threshold <= st.min || self->threshold >= st.max)
-        self->threshold = (st.min + st.max) / 2;
+      double lo, hi;
+      kiln_volume_view_get_range (self, &lo, &hi);
+      if (self->threshold <= lo || self->threshold >= hi)
+        self->threshold = (lo + hi) / 2;
     }
   self->upload_pending = TRUE;
   gtk_gl_area_queue_render (GTK_GL_AREA (self));
   g_signal_emit (self, signals[VIEW_CHANGED], 0);
+}
+
+void
+kiln_volume_view_set_label_map (KilnVolumeView *self,
+                                const guint32  *map,
+                                guint           n_map)
+{
+  g_return_if_fail (KILN_IS_VOLUME_VIEW (self));
+  g_clear_pointer (&self->label_map, g_free);
+  self->n_label_map = 0;
+  if (map != NULL && n_map > 0)
+    {
+      self->label_map = g_memdup2 (map, sizeof (guint32) * n_map);
+      self->n_label_map = n_map;
+    }
+  self->map_dirty = TRUE;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+}
+
+guint32
+kiln_volume_view_display_id (KilnVolumeView *self,
+                             guint32         label)
+{
+  g_return_val_if_fail (KILN_IS_VOLUME_VIEW (self), label);
+  if (label == 0 || self->label_map == NULL || label >= self->n_label_map || self->label_map[label] == 0)
+    return label;
+  return self->label_map[label];
 }
 
 void

@@ -71,6 +71,39 @@ guint32    kiln_volume_view_pick           (KilnVolumeView   *self,
                                             double            x,
                                             double            y,
                                             double            position_nm[3]);
+/* Labels are shown (colour, selection, picking) as map[label] when a map is set (e.g. the
+ * tracked particle ids of this time point); labels ≥ n_map or mapped to 0 show as themselves.
+ * NULL: identity. Copies @map. */
+void       kiln_volume_view_set_label_map  (KilnVolumeView   *self,
+                                            const guint32    *map,
+                                            guint             n_map);
+guint32    kiln_volume_view_display_id     (KilnVolumeView   *self,
+                                            guint32           label);
+/* Prepare @volume/@labels for display ahead (CPU side in a worker thread, then GL textures
+ * uploaded in idle chunks) so that a later set_volume() with them only binds textures. A
+ * small LRU cache (6 time points, 768 MiB of textures) keeps them. */
+void       kiln_volume_view_prefetch       (KilnVolumeView   *self,
+                                            KilnVolume       *volume,
+                                            KilnLabelVolume  *labels);
+/* TRUE once @volume/@labels are uploaded (a switch to them needs one frame only). */
+gboolean   kiln_volume_view_is_prefetched  (KilnVolumeView   *self,
+                                            KilnVolume       *volume,
+                                            KilnLabelVolume  *labels);
+/* Value range of the shown volume (from the prepared data when available). */
+void       kiln_volume_view_get_range      (KilnVolumeView   *self,
+                                            double           *min,
+                                            double           *max);
+/* While interactive (during an orbit drag, until 250 ms after a zoom step or a switch to
+ * another volume, or while the caller sets it, e.g. while playing
+ * through time), frames are ray-cast at a third of the resolution on each axis and scaled up; a
+ * full-quality frame follows when it ends. */
+void       kiln_volume_view_set_interactive (KilnVolumeView  *self,
+                                            gboolean          interactive);
+gboolean   kiln_volume_view_get_interactive (KilnVolumeView  *self);
+/* Empty-space skipping (on by default; turning it off is for benchmarks and tests only: the
+ * image must be the same). */
+void       kiln_volume_view_set_skipping   (KilnVolumeView   *self,
+                                            gboolean          skipping);
 /* Render the current view into a texture (for PNG export); NULL if GL failed. */
 GdkTexture *kiln_volume_view_render_texture (KilnVolumeView *self);
 /* Width of the view in nm at the volume's centre (for the scale bar). The ::view-changed

@@ -21,7 +21,8 @@ kiln_cli_align (int    argc,
   g_autofree char *mask_path = NULL;
   g_autofree char *interp_name = NULL;
   double axis_angle = 0.0;
-  gboolean json = FALSE, rotation = FALSE, mi_stretch = FALSE;
+  gboolean json = FALSE, rotation = FALSE, mi_stretch = FALSE, no_mi_stretch = FALSE;
+  gboolean no_specimen_frame = FALSE;
   GOptionEntry entries[] = {
     { "angles", 0, 0, G_OPTION_ARG_FILENAME, &angles_path,
       "Tilt angles, one per line (IMOD .tlt); default: the input's own", "TLT" },
@@ -37,8 +38,13 @@ kiln_cli_align (int    argc,
     { "rotation", 0, 0, G_OPTION_ARG_NONE, &rotation,
       "Also estimate a small rotation per tilt (method mi)", NULL },
     { "mi-stretch", 0, 0, G_OPTION_ARG_NONE, &mi_stretch,
-      "Method mi: compare each pair with the cosine stretch the coarse stage kept (films that "
-      "fill the field)", NULL },
+      "Method mi: always compare each pair with the cosine stretch the coarse stage kept "
+      "(default: per pair, stretched or not, whichever matches better)", NULL },
+    { "no-mi-stretch", 0, 0, G_OPTION_ARG_NONE, &no_mi_stretch,
+      "Method mi: never stretch (rigid match only)", NULL },
+    { "no-specimen-frame", 0, 0, G_OPTION_ARG_NONE, &no_specimen_frame,
+      "Keep the frame the pairwise alignment gives instead of putting the specimen's centre of "
+      "mass on the tilt axis", NULL },
     { "interp", 0, 0, G_OPTION_ARG_STRING, &interp_name,
       "Resampling of the aligned stack: linear or cubic (default)", "KIND" },
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path,
@@ -96,7 +102,13 @@ kiln_cli_align (int    argc,
                            "cannot tell the output format of “%s” (use .mrc, .tif)", mask_path);
   params.xcorr.axis_angle_deg = axis_angle;
   params.mi.rotation = rotation;
-  params.mi_stretch = mi_stretch;
+  if (mi_stretch && no_mi_stretch)
+    return kiln_cli_usage (context, "align", "--mi-stretch and --no-mi-stretch exclude each other");
+  params.specimen_frame = !no_specimen_frame;
+  if (mi_stretch)
+    params.mi_stretch = KILN_ALIGN_MI_STRETCH_ON;
+  else if (no_mi_stretch)
+    params.mi_stretch = KILN_ALIGN_MI_STRETCH_OFF;
 
   cancellable = kiln_cli_cancellable ();
   stack = kiln_io_load_stack (argv[1], cancellable, &error);
@@ -200,6 +212,18 @@ kiln_cli_align (int    argc,
       json_builder_add_int_value (b, result->n_tilts);
       json_builder_set_member_name (b, "mi_evaluations");
       json_builder_add_int_value (b, (gint64) result->mi_evaluations);
+      json_builder_set_member_name (b, "specimen_frame");
+      json_builder_add_boolean_value (b, result->specimen_frame);
+      if (result->method == KILN_ALIGN_MI)
+        {
+          gboolean stretched = FALSE;
+          for (guint k = 0; k < result->n_tilts; k++)
+            if (result->tilts[k].stretch != 1.0)
+              stretched = TRUE;
+          /* whether the MI stage matched the pairs with the cosine stretch */
+          json_builder_set_member_name (b, "mi_stretched");
+          json_builder_add_boolean_value (b, stretched);
+        }
       json_builder_set_member_name (b, "seconds");
       json_builder_add_double_value (b, (g_get_monotonic_time () - t0) / 1e6);
       json_builder_set_member_name (b, "output");

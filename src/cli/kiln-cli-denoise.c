@@ -15,7 +15,7 @@ int
 kiln_cli_denoise (int    argc,
                   char **argv)
 {
-  g_autofree char *psd_name = NULL, *profile_name = NULL, *flat = NULL;
+  g_autofree char *psd_name = NULL, *profile_name = NULL, *flat = NULL, *transform = NULL;
   double variance = NAN, range = 0, lambda = 0, mu2 = 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -32,7 +32,10 @@ kiln_cli_denoise (int    argc,
     { "intensity-range", 0, 0, G_OPTION_ARG_DOUBLE, &range,
       "Intensity span mapped to 255 for the block-matching thresholds (default: each "
       "image's max − min)", "R" },
-    { "lambda", 0, 0, G_OPTION_ARG_DOUBLE, &lambda, "Hard threshold (default 3.0)", "L" },
+    { "lambda", 0, 0, G_OPTION_ARG_DOUBLE, &lambda, "Hard threshold (default: 2.7 for white noise, 3.0 for correlated noise)", "L" },
+    { "transform", 0, 0, G_OPTION_ARG_STRING, &transform,
+      "2-D block transform of the hard-thresholding stage: dct or bior1.5 (default dct)",
+      "T" },
     { "mu2", 0, 0, G_OPTION_ARG_DOUBLE, &mu2, "Wiener shrinkage μ² (default 1.0)", "M" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON object", NULL },
     { NULL }
@@ -63,12 +66,15 @@ kiln_cli_denoise (int    argc,
                            profile_name);
   if (!isnan (variance) && (!isfinite (variance) || variance <= 0))
     return kiln_cli_usage (ctx, "denoise", "--variance must be > 0");
+  kiln_bm3d_params_init (&params, profile);
+  if (transform != NULL && !kiln_bm3d_transform_from_string (transform, &params.transform_ht))
+    return kiln_cli_usage (ctx, "denoise", "unknown --transform “%s” (bior1.5 or dct)",
+                           transform);
   if (range < 0 || lambda < 0 || mu2 < 0)
     return kiln_cli_usage (ctx, "denoise", "--intensity-range, --lambda and --mu2 must be > 0");
   if (flat != NULL && (psd_name != NULL || !isnan (variance)))
     return kiln_cli_usage (ctx, "denoise", "--flat-region replaces --psd and --variance");
 
-  kiln_bm3d_params_init (&params, profile);
   params.intensity_range = range;
   if (lambda > 0)
     params.lambda_ht = lambda;
@@ -137,6 +143,10 @@ kiln_cli_denoise (int    argc,
       json_builder_add_double_value (b, variance);
       json_builder_set_member_name (b, "profile");
       json_builder_add_string_value (b, kiln_bm3d_profile_to_string (profile));
+      json_builder_set_member_name (b, "transform");
+      json_builder_add_string_value (b, kiln_bm3d_transform_to_string (params.transform_ht));
+      json_builder_set_member_name (b, "lambda");
+      json_builder_add_double_value (b, kiln_bm3d_params_lambda (&params, noise));
       json_builder_set_member_name (b, "tilts");
       json_builder_add_int_value (b, in->n_tilts);
       json_builder_set_member_name (b, "width");

@@ -34,20 +34,42 @@ gboolean     kiln_align_method_from_string (const char         *name,
 const char  *kiln_align_method_to_string   (KilnAlignMethod     method);
 
 /**
+ * KilnAlignMiStretch:
+ * @KILN_ALIGN_MI_STRETCH_OFF: the MI stage compares each pair by a rigid transform only
+ * @KILN_ALIGN_MI_STRETCH_ON: the MI stage compares with the cosine stretch the coarse stage kept
+ * @KILN_ALIGN_MI_STRETCH_AUTO: the MI stage refines every pair both unstretched and with the
+ *   cosine stretch cos θ_r / cos θ_k (same fixed-image samples, so the values are comparable) and
+ *   keeps the stretched refinements for the whole series when they raise its total MI by ≥ 10 %,
+ *   else the unstretched ones (costs two refinements per pair)
+ */
+typedef enum
+{
+  KILN_ALIGN_MI_STRETCH_OFF = 0,
+  KILN_ALIGN_MI_STRETCH_ON = 1,
+  KILN_ALIGN_MI_STRETCH_AUTO = 2,
+} KilnAlignMiStretch;
+
+/**
  * KilnAlignParams:
  * @method: see #KilnAlignMethod (default MI)
  * @xcorr: the coarse stage (its axis_angle_deg is the tilt axis, default 0°)
  * @mi: the refinement stage (rotation off by default)
- * @mi_stretch: let the MI stage compare each pair with the cosine stretch the coarse stage kept
- *   (default off: stretching about the image centre is biased when the content is off the axis,
- *   which a translation-only match of neighbouring tilts is not, for content centred on the axis)
+ * @mi_stretch: whether the MI stage compares each pair with a cosine stretch (default AUTO: the
+ *   stretch is kept for the whole series when it raises the total MI by ≥ 10 %; a thin specimen
+ *   filling the field is foreshortened by cos θ, which no translation absorbs, while compact
+ *   objects are not foreshortened themselves)
+ * @specimen_frame: fix what alignment cannot observe (a 3-D translation of the specimen, whose
+ *   projection moves by X cos θ + Z sin θ across the axis) by putting the specimen's centre of
+ *   mass on the tilt axis (default TRUE; methods xcorr and mi, not with a kept stretch; applied
+ *   only where the centre of mass is meaningful, see KilnAlignResult.specimen_frame)
  */
 typedef struct
 {
   KilnAlignMethod      method;
   KilnXcorrParams      xcorr;
   KilnMiRegisterParams mi;
-  gboolean             mi_stretch;
+  KilnAlignMiStretch   mi_stretch;
+  gboolean             specimen_frame;
 } KilnAlignParams;
 
 void         kiln_align_params_init        (KilnAlignParams    *params);
@@ -62,6 +84,8 @@ void         kiln_align_params_init        (KilnAlignParams    *params);
  *   not computed; 1 for the reference)
  * @mi_nats: Mattes MI with the neighbour after refinement (NAN if not computed)
  * @refine_px: length of the correction the MI stage made to the pair's coarse shift (NAN if none)
+ * @stretch: the cosine-stretch factor with which the pair was matched in the last stage that
+ *   compared it (1 = unstretched; 1 for the reference and for centre-of-mass alignment)
  */
 typedef struct
 {
@@ -73,6 +97,7 @@ typedef struct
   double xcorr_peak;
   double mi_nats;
   double refine_px;
+  double stretch;
 } KilnAlignTilt;
 
 /**
@@ -84,6 +109,10 @@ typedef struct
  * @tilts: n_tilts per-tilt rows of the residual table
  * @has_rotation: whether rotations were estimated
  * @mi_evaluations: MI metric evaluations done
+ * @specimen_frame: whether the specimen-frame step was applied (it needs angles, ≥ 7 tilts over
+ *   ≥ 30°, a net signal of one sign in every tilt, and a centre-of-mass track that follows the
+ *   rigid-body form c0 + c1 cos θ + c2 sin θ across the axis within 0.5 px RMS)
+ * @specimen_fit_rms_px: RMS (px) of the centre-of-mass track about that form (NAN if not measured)
  */
 typedef struct
 {
@@ -94,6 +123,8 @@ typedef struct
   KilnAlignTilt  *tilts;
   gboolean        has_rotation;
   guint64         mi_evaluations;
+  gboolean        specimen_frame;
+  double          specimen_fit_rms_px;
 } KilnAlignResult;
 
 void             kiln_align_result_free    (KilnAlignResult    *result);
@@ -101,8 +132,8 @@ void             kiln_align_result_free    (KilnAlignResult    *result);
 KilnAlignResult *kiln_align_result_new_from_xf (const KilnXf   *xf,
                                                 guint           n_tilts);
 
-/* Align @stack (needs ≥ 1 tilt of ≥ 16 × 16 pixels; angles used for stretching and to pick the
- * reference). @start (nullable; e.g. the previous time point's result, same tilt count): with
+/* Align @stack (needs ≥ 1 tilt of ≥ 16 × 16 pixels; angles used for stretching, to pick the
+ * reference and for the specimen frame). @start (nullable; e.g. the previous time point's result, same tilt count): with
  * method MI the coarse stage is skipped and each pair's refinement starts from @start's relative
  * transform; with XCORR and xcorr.max_shift_px > 0 the peak search is centred on @start's shifts.
  * Inputs are untouched. */
@@ -127,7 +158,7 @@ KilnImageStack  *kiln_align_apply          (const KilnImageStack   *stack,
                                             GError                **error);
 
 /* The residual table: tilt, angle_deg, neighbour, dx_px, dy_px, rotation_deg, xcorr_peak,
- * mi_nats, refine_px. */
+ * mi_nats, refine_px, stretch. */
 KilnCsv         *kiln_align_residual_table (const KilnAlignResult  *result);
 
 /* RMS (px) over @n tilts of the residual r_k = a_k + b_k of two sets of translations (@a NULL:

@@ -57,6 +57,25 @@ kiln_bm3d_profile_to_string (KilnBm3dProfile profile)
   return profile == KILN_BM3D_PROFILE_FAST ? "fast" : "normal";
 }
 
+gboolean
+kiln_bm3d_transform_from_string (const char        *name,
+                                 KilnBm3dTransform *transform)
+{
+  if (g_strcmp0 (name, "dct") == 0)
+    *transform = KILN_BM3D_TRANSFORM_DCT;
+  else if (g_strcmp0 (name, "bior1.5") == 0 || g_strcmp0 (name, "bior") == 0)
+    *transform = KILN_BM3D_TRANSFORM_BIOR15;
+  else
+    return FALSE;
+  return TRUE;
+}
+
+const char *
+kiln_bm3d_transform_to_string (KilnBm3dTransform transform)
+{
+  return transform == KILN_BM3D_TRANSFORM_BIOR15 ? "bior1.5" : "dct";
+}
+
 void
 kiln_bm3d_params_init (KilnBm3dParams  *p,
                        KilnBm3dProfile  profile)
@@ -83,12 +102,22 @@ kiln_bm3d_params_init (KilnBm3dParams  *p,
     }
   p->tau_ht = 3000;
   p->tau_wiener = 400;
-  p->lambda_ht = 3.0;
+  p->lambda_ht = 0;  /* automatic: kiln_bm3d_params_lambda () */
+  p->transform_ht = KILN_BM3D_TRANSFORM_DCT;
   p->mu2 = 1.0;
   p->kaiser_beta = 2.0;
   p->intensity_range = 0;
   p->psd_matching = TRUE;
   p->wiener = TRUE;
+}
+
+double
+kiln_bm3d_params_lambda (const KilnBm3dParams *params,
+                         const KilnBm3dNoise  *noise)
+{
+  if (params->lambda_ht > 0)
+    return params->lambda_ht;
+  return noise != NULL && !kiln_bm3d_noise_is_white (noise) ? 3.0 : 2.7;
 }
 
 static gboolean
@@ -108,14 +137,17 @@ check_params (const KilnBm3dParams *p,
   else if (!(p->tau_ht > 0) || !(p->tau_wiener > 0) || !isfinite (p->tau_ht)
            || !isfinite (p->tau_wiener))
     bad = "matching thresholds must be > 0";
-  else if (!(p->lambda_ht > 0) || !isfinite (p->lambda_ht))
-    bad = "the hard threshold lambda must be > 0";
+  else if (!(p->lambda_ht >= 0) || !isfinite (p->lambda_ht))
+    bad = "the hard threshold lambda must be > 0 (0 = automatic)";
   else if (!(p->mu2 > 0) || !isfinite (p->mu2))
     bad = "the Wiener mu² must be > 0";
   else if (!(p->kaiser_beta >= 0) || !isfinite (p->kaiser_beta))
     bad = "the Kaiser beta must be ≥ 0";
   else if (!(p->intensity_range >= 0) || !isfinite (p->intensity_range))
     bad = "the intensity range must be ≥ 0 (0 = automatic)";
+  else if (p->transform_ht != KILN_BM3D_TRANSFORM_DCT
+           && p->transform_ht != KILN_BM3D_TRANSFORM_BIOR15)
+    bad = "unknown stage-1 transform";
   if (bad != NULL)
     {
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT, "BM3D: %s", bad);
@@ -231,6 +263,223 @@ idct2 (const float *restrict coef, float *restrict blk)
     }
 }
 
+/* bior1.5, 3-level 2-D Mallat decomposition of an 8 × 8 block with periodic extension at each
+ * level. Level l (N = 8, 4, 2 points) maps x to low[j] = Σ_k lo[k]·x[(2j + k − 4) mod N] (rows
+ * j < N/2) and high[j] = Σ_k hi[k]·x[(2j + k − 4) mod N] (rows N/2 + j); it is applied along
+ * the rows and the columns of the top-left N × N square. At N = 4 and 2 the folded filters are
+ * exactly Haar; at N = 8 the low-pass analysis rows have squared norm 1.0590 (the transform is
+ * biorthogonal, not orthonormal: coefficient variances are computed with the actual analysis
+ * vectors). The inverse levels are the matrix inverses (computed once in double). */
+static float bior_f[3][B][B];     /* level l (N = 8 >> l): N × N analysis matrix */
+static float bior_i[3][B][B];     /* its inverse */
+/* Analysis vectors of the composite 1-D transforms: level 1 rows 0–7, level 2 rows 8–11,
+ * level 3 rows 12–13; coefficient (r, c) of the 2-D transform is Σ V[vy]·block·V[vx]ᵀ. */
+#define BIOR_NV 14
+static float bior_vec[BIOR_NV][B];
+static int   bior_vy[B2], bior_vx[B2];
+static float bior_norm2[B2];      /* ‖2-D analysis function‖² of each coefficient */
+
+static void
+invert (double *a, double *inv, int n)
+{
+  /* Gauss–Jordan with partial pivoting; a is destroyed (n ≤ 8, well conditioned) */
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++)
+      inv[i * n + j] = i == j;
+  for (int c = 0; c < n; c++)
+    {
+      int piv = c;
+      for (int r = c + 1; r < n; r++)
+        if (fabs (a[r * n + c]) > fabs (a[piv * n + c]))
+          piv = r;
+      for (int j = 0; j < n; j++)
+        {
+          double t = a[c * n + j];
+          a[c * n + j] = a[piv * n + j];
+          a[piv * n + j] = t;
+          t = inv[c * n + j];
+          inv[c * n + j] = inv[piv * n + j];
+          inv[piv * n + j] = t;
+        }
+      {
+        double d = a[c * n + c];
+        for (int j = 0; j < n; j++)
+          {
+            a[c * n + j] /= d;
+            inv[c * n + j] /= d;
+          }
+      }
+      for (int r = 0; r < n; r++)
+        if (r != c && a[r * n + c] != 0)
+          {
+            double f = a[r * n + c];
+            for (int j = 0; j < n; j++)
+              {
+                a[r * n + j] -= f * a[c * n + j];
+                inv[r * n + j] -= f * inv[c * n + j];
+              }
+          }
+    }
+}
+
+static void
+init_bior (void)
+{
+  static gsize once = 0;
+  if (g_once_init_enter (&once))
+    {
+      static const double lo_i[10] = { 3, -3, -22, 22, 128, 128, 22, -22, -3, 3 };
+      double lo[10], hi[10] = { 0 };
+      double m[3][B][B], pv[BIOR_NV][B];
+      for (int k = 0; k < 10; k++)
+        lo[k] = lo_i[k] * G_SQRT2 / 256.0;
+      hi[4] = -G_SQRT2 / 2;
+      hi[5] = G_SQRT2 / 2;
+      memset (m, 0, sizeof m);
+      for (int l = 0; l < 3; l++)
+        {
+          int n = B >> l;
+          double a[B * B], inv[B * B];
+          for (int j = 0; j < n / 2; j++)
+            for (int k = 0; k < 10; k++)
+              {
+                int x = ((2 * j + k - 4) % n + n) % n;
+                m[l][j][x] += lo[k];
+                m[l][n / 2 + j][x] += hi[k];
+              }
+          for (int r = 0; r < n; r++)
+            for (int c = 0; c < n; c++)
+              a[r * n + c] = m[l][r][c];
+          invert (a, inv, n);
+          for (int r = 0; r < n; r++)
+            for (int c = 0; c < n; c++)
+              {
+                bior_f[l][r][c] = (float) m[l][r][c];
+                bior_i[l][r][c] = (float) inv[r * n + c];
+              }
+        }
+      /* composite analysis vectors */
+      memset (pv, 0, sizeof pv);
+      for (int r = 0; r < B; r++)
+        for (int x = 0; x < B; x++)
+          pv[r][x] = m[0][r][x];
+      for (int r = 0; r < 4; r++)
+        for (int s = 0; s < 4; s++)
+          for (int x = 0; x < B; x++)
+            pv[8 + r][x] += m[1][r][s] * pv[s][x];
+      for (int r = 0; r < 2; r++)
+        for (int s = 0; s < 2; s++)
+          for (int x = 0; x < B; x++)
+            pv[12 + r][x] += m[2][r][s] * pv[8 + s][x];
+      for (int r = 0; r < BIOR_NV; r++)
+        for (int x = 0; x < B; x++)
+          bior_vec[r][x] = (float) pv[r][x];
+      for (int r = 0; r < B; r++)
+        for (int c = 0; c < B; c++)
+          {
+            int mx = MAX (r, c), off = mx >= 4 ? 0 : mx >= 2 ? 8 : 12;
+            double ny = 0, nx = 0;
+            bior_vy[r * B + c] = off + r;
+            bior_vx[r * B + c] = off + c;
+            for (int x = 0; x < B; x++)
+              {
+                ny += pv[off + r][x] * pv[off + r][x];
+                nx += pv[off + c][x] * pv[off + c][x];
+              }
+            bior_norm2[r * B + c] = (float) (ny * nx);
+          }
+      g_once_init_leave (&once, 1);
+    }
+}
+
+static inline void
+bior2 (const float *restrict blk, float *restrict coef)
+{
+  float t[B2];
+  memcpy (coef, blk, B2 * sizeof (float));
+  for (int l = 0; l < 3; l++)
+    {
+      int n = B >> l;
+      for (int y = 0; y < n; y++)          /* along x */
+        for (int r = 0; r < n; r++)
+          {
+            float s = 0;
+            for (int x = 0; x < n; x++)
+              s += bior_f[l][r][x] * coef[y * B + x];
+            t[y * B + r] = s;
+          }
+      for (int r = 0; r < n; r++)          /* along y */
+        for (int x = 0; x < n; x++)
+          {
+            float s = 0;
+            for (int y = 0; y < n; y++)
+              s += bior_f[l][r][y] * t[y * B + x];
+            coef[r * B + x] = s;
+          }
+    }
+}
+
+static inline void
+ibior2 (const float *restrict coef, float *restrict blk)
+{
+  float t[B2];
+  memcpy (blk, coef, B2 * sizeof (float));
+  for (int l = 2; l >= 0; l--)
+    {
+      int n = B >> l;
+      for (int y = 0; y < n; y++)          /* along y */
+        for (int x = 0; x < n; x++)
+          {
+            float s = 0;
+            for (int r = 0; r < n; r++)
+              s += bior_i[l][y][r] * blk[r * B + x];
+            t[y * B + x] = s;
+          }
+      for (int y = 0; y < n; y++)          /* along x */
+        for (int x = 0; x < n; x++)
+          {
+            float s = 0;
+            for (int r = 0; r < n; r++)
+              s += bior_i[l][x][r] * t[y * B + r];
+            blk[y * B + x] = s;
+          }
+    }
+}
+
+static inline void
+fwd2 (int transform, const float *restrict blk, float *restrict coef)
+{
+  if (transform == KILN_BM3D_TRANSFORM_BIOR15)
+    bior2 (blk, coef);
+  else
+    dct2 (blk, coef);
+}
+
+static inline void
+inv2 (int transform, const float *restrict coef, float *restrict blk)
+{
+  if (transform == KILN_BM3D_TRANSFORM_BIOR15)
+    ibior2 (coef, blk);
+  else
+    idct2 (coef, blk);
+}
+
+void
+kiln_bm3d_transform_block (KilnBm3dTransform  transform,
+                           gboolean           inverse,
+                           const float       *in,
+                           float             *out)
+{
+  g_return_if_fail (transform == KILN_BM3D_TRANSFORM_DCT
+                    || transform == KILN_BM3D_TRANSFORM_BIOR15);
+  init_dct ();
+  init_bior ();
+  if (inverse)
+    inv2 (transform, in, out);
+  else
+    fwd2 (transform, in, out);
+}
+
 /* Orthonormal Haar along the group (n blocks of 64 coefficients, n a power of two). The detail
  * of the dyadic node of size s starting at block a lands at index n/s + a/s; DC at 0. */
 static inline void
@@ -282,7 +531,8 @@ struct _KilnBm3dNoise
   float   *r;          /* LAG_SIDE², R(dx, dy) at [(dy + LAG) * LAG_SIDE + dx + LAG] */
   gboolean white;
   GMutex   lock;
-  float   *ctab;       /* CT_SIDE² × 64: autocovariance of each DCT coefficient, lazily */
+  float   *ctab[KILN_BM3D_N_TRANSFORMS]; /* CT_SIDE² × 64: autocovariance of each 2-D
+                                         * transform coefficient, lazily, per transform */
 };
 
 static KilnBm3dNoise *
@@ -320,13 +570,14 @@ kiln_bm3d_noise_new_scaled (const KilnBm3dNoise *noise,
     n->r[i] = (float) (noise->r[i] * factor);
   n->white = noise->white;
   g_mutex_lock ((GMutex *) &noise->lock);
-  if (noise->ctab != NULL)
-    {
-      gsize m = (gsize) CT_SIDE * CT_SIDE * B2;
-      n->ctab = g_new (float, m);
-      for (gsize i = 0; i < m; i++)
-        n->ctab[i] = (float) (noise->ctab[i] * factor);
-    }
+  for (int t = 0; t < KILN_BM3D_N_TRANSFORMS; t++)
+    if (noise->ctab[t] != NULL)
+      {
+        gsize m = (gsize) CT_SIDE * CT_SIDE * B2;
+        n->ctab[t] = g_new (float, m);
+        for (gsize i = 0; i < m; i++)
+          n->ctab[t][i] = (float) (noise->ctab[t][i] * factor);
+      }
   g_mutex_unlock ((GMutex *) &noise->lock);
   return n;
 }
@@ -346,7 +597,8 @@ kiln_bm3d_noise_unref (KilnBm3dNoise *noise)
   if (g_atomic_ref_count_dec (&noise->ref_count))
     {
       g_free (noise->r);
-      g_free (noise->ctab);
+      for (int t = 0; t < KILN_BM3D_N_TRANSFORMS; t++)
+        g_free (noise->ctab[t]);
       g_mutex_clear (&noise->lock);
       g_free (noise);
     }
@@ -539,29 +791,40 @@ kiln_bm3d_noise_new_from_region (const float *image,
   return noise;
 }
 
-/* C_{vu}(d) = Σ_e A_v(ey) A_u(ex) R(d + e), A_k(e) = Σ_a T[k][a] T[k][a + e]. */
+/* C_i(d) = Σ_e A_{vy(i)}(ey) A_{vx(i)}(ex) R(d + e), A_m(e) = Σ_a V[m][a] V[m][a + e], where
+ * coefficient i of the 2-D transform is Σ V[vy(i)](y)·block(y, x)·V[vx(i)](x) (DCT: vy = v,
+ * vx = u, V = the DCT matrix; bior1.5: the composite analysis vectors). */
 static const float *
-noise_ctab (KilnBm3dNoise *noise)
+noise_ctab (KilnBm3dNoise *noise, int transform)
 {
   g_mutex_lock (&noise->lock);
-  if (noise->ctab == NULL)
+  if (noise->ctab[transform] == NULL)
     {
-      float acf[B][2 * B - 1];
+      gboolean bior = transform == KILN_BM3D_TRANSFORM_BIOR15;
+      int nv = bior ? BIOR_NV : B;
+      float acf[BIOR_NV][2 * B - 1];
+      int vy[B2], vx[B2];
       int qrows = CT_SIDE + 2 * (B - 1);
-      float *q = g_new (float, (gsize) B * qrows * CT_SIDE);
+      float *q = g_new (float, (gsize) nv * qrows * CT_SIDE);
       float *ct = g_new (float, (gsize) CT_SIDE * CT_SIDE * B2);
 
-      for (int k = 0; k < B; k++)
+      for (int i = 0; i < B2; i++)
+        {
+          vy[i] = bior ? bior_vy[i] : i / B;
+          vx[i] = bior ? bior_vx[i] : i % B;
+        }
+      for (int k = 0; k < nv; k++)
         for (int e = -(B - 1); e <= B - 1; e++)
           {
+            const float *vk = bior ? bior_vec[k] : dct_m[k];
             double s = 0;
             for (int a = 0; a < B; a++)
               if (a + e >= 0 && a + e < B)
-                s += (double) dct_m[k][a] * dct_m[k][a + e];
+                s += (double) vk[a] * vk[a + e];
             acf[k][e + B - 1] = (float) s;
           }
-      /* Q_u(dx, y') = Σ_ex A_u(ex) R(dx + ex, y'), y' ∈ [−CT_D − 7, CT_D + 7] */
-      for (int u = 0; u < B; u++)
+      /* Q_m(dx, y') = Σ_ex A_m(ex) R(dx + ex, y'), y' ∈ [−CT_D − 7, CT_D + 7] */
+      for (int u = 0; u < nv; u++)
         for (int yi = 0; yi < qrows; yi++)
           {
             int yy = yi - CT_D - (B - 1);
@@ -577,22 +840,21 @@ noise_ctab (KilnBm3dNoise *noise)
         for (int dx = -CT_D; dx <= CT_D; dx++)
           {
             float *c = ct + ((gsize) (dy + CT_D) * CT_SIDE + dx + CT_D) * B2;
-            for (int v = 0; v < B; v++)
-              for (int u = 0; u < B; u++)
-                {
-                  double s = 0;
-                  for (int e = -(B - 1); e <= B - 1; e++)
-                    s += acf[v][e + B - 1]
-                         * (double) q[((gsize) u * qrows + dy + e + CT_D + B - 1) * CT_SIDE
-                                      + dx + CT_D];
-                  c[v * B + u] = (float) s;
-                }
+            for (int i = 0; i < B2; i++)
+              {
+                double s = 0;
+                for (int e = -(B - 1); e <= B - 1; e++)
+                  s += acf[vy[i]][e + B - 1]
+                       * (double) q[((gsize) vx[i] * qrows + dy + e + CT_D + B - 1) * CT_SIDE
+                                    + dx + CT_D];
+                c[i] = (float) s;
+              }
           }
       g_free (q);
-      noise->ctab = ct;
+      noise->ctab[transform] = ct;
     }
   g_mutex_unlock (&noise->lock);
-  return noise->ctab;
+  return noise->ctab[transform];
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -609,6 +871,8 @@ typedef struct
   const float *z;          /* noisy, internal scale */
   const float *basic;      /* stage-1 estimate, internal scale (stage 2) */
   const float *ctab;       /* NULL for white noise */
+  const float *norm2;      /* white noise: per-coefficient variance factor (NULL = 1) */
+  int          transform;  /* 2-D transform of this stage */
   float        vscale;     /* image-units² → internal units² */
   float        sigma2;     /* R(0), internal units */
   float        corr[(2 * KILN_BM3D_MAX_HALF_SEARCH + 1) * (2 * KILN_BM3D_MAX_HALF_SEARCH + 1)];
@@ -784,8 +1048,12 @@ group_variances (const Stage *st, Scratch *sc, int n)
 {
   if (st->ctab == NULL)
     {
-      for (int q = 0; q < n * B2; q++)
-        sc->var[q] = st->sigma2;
+      if (st->norm2 == NULL)
+        for (int q = 0; q < n * B2; q++)
+          sc->var[q] = st->sigma2;
+      else
+        for (int q = 0; q < n * B2; q++)
+          sc->var[q] = st->sigma2 * st->norm2[q % B2];
       return;
     }
   {
@@ -833,9 +1101,23 @@ kiln_bm3d_noise_group_variances (const KilnBm3dNoise *noise,
                                  const int           *py,
                                  float               *var)
 {
+  return kiln_bm3d_noise_group_variances_transform (noise, KILN_BM3D_TRANSFORM_DCT, n, px, py,
+                                                    var);
+}
+
+gboolean
+kiln_bm3d_noise_group_variances_transform (const KilnBm3dNoise *noise,
+                                           KilnBm3dTransform    transform,
+                                           guint                n,
+                                           const int           *px,
+                                           const int           *py,
+                                           float               *var)
+{
   Stage *st;
   Scratch *sc;
 
+  if (transform != KILN_BM3D_TRANSFORM_DCT && transform != KILN_BM3D_TRANSFORM_BIOR15)
+    return FALSE;
   if (n == 0 || n > MAX_GROUP || (n & (n - 1)) != 0)
     return FALSE;
   for (guint j = 0; j < n; j++)
@@ -843,11 +1125,14 @@ kiln_bm3d_noise_group_variances (const KilnBm3dNoise *noise,
       if (ABS (px[j] - px[l]) > CT_D || ABS (py[j] - py[l]) > CT_D)
         return FALSE;
   init_dct ();
+  init_bior ();
   st = g_new0 (Stage, 1);
   sc = g_new0 (Scratch, 1);
   st->vscale = 1.0f;
   st->sigma2 = (float) kiln_bm3d_noise_variance (noise);
-  st->ctab = noise->white ? NULL : noise_ctab ((KilnBm3dNoise *) noise);
+  st->transform = transform;
+  st->norm2 = transform == KILN_BM3D_TRANSFORM_BIOR15 ? bior_norm2 : NULL;
+  st->ctab = noise->white ? NULL : noise_ctab ((KilnBm3dNoise *) noise, transform);
   for (guint j = 0; j < n; j++)
     {
       sc->px[j] = px[j];
@@ -899,7 +1184,7 @@ process_ref (const Stage *st, Scratch *sc, int n,
           if (!sc->cflag[im][ci])
             {
               load_block (im == 0 ? st->z : st->basic, st->w, sc->px[j], sc->py[j], blk);
-              dct2 (blk, c);
+              fwd2 (st->transform, blk, c);
               sc->cflag[im][ci] = 1;
             }
           memcpy ((im == 0 ? sc->coef : sc->pilot) + j * B2, c, B2 * sizeof (float));
@@ -947,7 +1232,7 @@ process_ref (const Stage *st, Scratch *sc, int n,
   for (int j = 0; j < n; j++)
     {
       int ox = sc->px[j] - bx0, oy = sc->py[j] - by0;
-      idct2 (sc->coef + j * B2, blk);
+      inv2 (st->transform, sc->coef + j * B2, blk);
       for (int r = 0; r < B; r++)
         {
           float *nr = bnum + (gsize) (oy + r) * bw + ox;
@@ -1176,7 +1461,7 @@ run_stage (const Stage      *st,
 
 static void
 stage_init (Stage *st, const KilnBm3dParams *p, int stage, const KilnBm3dNoise *noise,
-            const float *ctab, float vscale, int w, int h)
+            float vscale, int w, int h)
 {
   int cside = 2 * KILN_BM3D_MAX_HALF_SEARCH + 1;
   memset (st, 0, sizeof *st);
@@ -1187,11 +1472,13 @@ stage_init (Stage *st, const KilnBm3dParams *p, int stage, const KilnBm3dNoise *
   st->hs = (int) (stage == 1 ? p->half_search_ht : p->half_search_wiener);
   st->n2 = (int) (stage == 1 ? p->group_ht : p->group_wiener);
   st->tau = (float) (stage == 1 ? p->tau_ht : p->tau_wiener);
-  st->lambda = (float) p->lambda_ht;
+  st->lambda = (float) kiln_bm3d_params_lambda (p, noise);
   st->mu2 = (float) p->mu2;
   st->vscale = vscale;
   st->sigma2 = (float) (kiln_bm3d_noise_variance (noise) * vscale);
-  st->ctab = ctab;
+  st->transform = stage == 1 ? (int) p->transform_ht : KILN_BM3D_TRANSFORM_DCT;
+  st->norm2 = st->transform == KILN_BM3D_TRANSFORM_BIOR15 ? bior_norm2 : NULL;
+  st->ctab = noise->white ? NULL : noise_ctab ((KilnBm3dNoise *) noise, st->transform);
   make_kaiser (p->kaiser_beta, st->kaiser);
   /* Expected noise part of the per-pixel distance is 2(R(0) − R(Δ)); adding 2R(Δ) makes it
    * the same for every displacement (stage 1 only: stage 2 matches the basic estimate). */
@@ -1240,7 +1527,6 @@ denoise_rect (const float          *in,
   gsize n = (gsize) width * height;
   double mn = G_MAXDOUBLE, mx = -G_MAXDOUBLE, range, scale, var;
   float *z = NULL, *num = NULL, *den = NULL, *basic = NULL, *fin = NULL;
-  const float *ctab = NULL;
   Stage *st = NULL;
   KilnProgress prog, sub;
   Rect t1;
@@ -1248,6 +1534,7 @@ denoise_rect (const float          *in,
 
   g_return_val_if_fail (noise != NULL && params != NULL && out != NULL, FALSE);
   init_dct ();
+  init_bior ();
   if (!check_params (params, error) || !check_image (in, width, height, error))
     return FALSE;
   kiln_progress_init (&prog, progress, progress_data);
@@ -1284,8 +1571,6 @@ denoise_rect (const float          *in,
     }
   for (gsize i = 0; i < n; i++)
     z[i] = (float) ((in[i] - mn) * scale);
-  if (!noise->white)
-    ctab = noise_ctab ((KilnBm3dNoise *) noise);
 
   st = g_new (Stage, 1);
   /* stage-1 target: every pixel a stage-2 group touching roi can read */
@@ -1300,14 +1585,14 @@ denoise_rect (const float          *in,
   else
     t1 = roi;
 
-  stage_init (st, params, 1, noise, ctab, (float) (scale * scale), w, h);
+  stage_init (st, params, 1, noise, (float) (scale * scale), w, h);
   st->z = z;
   sub = kiln_progress_sub (&prog, 0.0, params->wiener ? 0.4 : 1.0);
   if (!run_stage (st, t1, num, den, basic, cancellable, &sub, error))
     goto out;
   if (params->wiener)
     {
-      stage_init (st, params, 2, noise, ctab, (float) (scale * scale), w, h);
+      stage_init (st, params, 2, noise, (float) (scale * scale), w, h);
       st->z = z;
       st->basic = basic;
       sub = kiln_progress_sub (&prog, 0.4, 1.0);

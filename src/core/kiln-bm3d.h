@@ -2,8 +2,8 @@
  * region-of-interest preview that equals the full-image result inside the region.
  *
  * Algorithm (docs/denoise.md; ../shared/design/algorithms.md part 1): two stages, hard
- * thresholding then empirical Wiener, each grouping 8 × 8 blocks by block matching, with an
- * orthonormal 8 × 8 DCT per block and a Haar transform along the group. The noise variance of
+ * thresholding then empirical Wiener, each grouping 8 × 8 blocks by block matching, with a
+ * 2-D transform per block (orthonormal DCT, or optionally the bior1.5 wavelet in stage 1) and a Haar transform along the group. The noise variance of
  * every 3-D coefficient is computed exactly from the noise PSD (Mäkinen–Azzari–Foi 2020): the
  * autocovariance of each DCT coefficient at every displacement is tabulated once, and the
  * group variances are quadratic forms over the blocks' relative positions. White noise takes a
@@ -38,6 +38,21 @@ typedef enum
 gboolean    kiln_bm3d_profile_from_string (const char *name, KilnBm3dProfile *profile);
 const char *kiln_bm3d_profile_to_string   (KilnBm3dProfile profile);
 
+/* The 2-D transform of the 8 × 8 blocks in stage 1 (stage 2 always uses the DCT). */
+typedef enum
+{
+  KILN_BM3D_TRANSFORM_DCT,     /* orthonormal DCT-II (default) */
+  KILN_BM3D_TRANSFORM_BIOR15,  /* biorthogonal 1.5 wavelet, 3-level Mallat decomposition with
+                                * periodic extension at each level (as Lebrun's IPOL BM3D and
+                                * the Tampere BM3D); ≈ +0.1 dB on camera.png, but it moves the
+                                * PSNR-optimal variance of the tuner (docs/denoise.md) */
+} KilnBm3dTransform;
+
+#define KILN_BM3D_N_TRANSFORMS 2
+
+gboolean    kiln_bm3d_transform_from_string (const char *name, KilnBm3dTransform *transform);
+const char *kiln_bm3d_transform_to_string   (KilnBm3dTransform transform);
+
 /* Block size is fixed at 8 × 8. */
 #define KILN_BM3D_BLOCK 8
 /* Largest allowed search half-width. */
@@ -54,13 +69,15 @@ typedef struct
   guint    group_wiener;
   double   tau_ht;             /* matching threshold, per-pixel MSD on the 0–255 scale (3000) */
   double   tau_wiener;         /* (400) */
-  double   lambda_ht;          /* hard threshold, multiple of the coefficient std (3.0) */
+  double   lambda_ht;          /* hard threshold, multiple of the coefficient std; 0 (default)
+                                * = automatic, see kiln_bm3d_params_lambda () */
   double   mu2;                /* Wiener shrinkage μ² (1.0) */
   double   kaiser_beta;        /* aggregation window (2.0) */
   double   intensity_range;    /* image units mapped to 255 for matching; 0 = max − min */
   gboolean psd_matching;       /* stage-1 distance corrected for the noise correlation at
                                 * each displacement (adds 2·R(Δ)); TRUE */
   gboolean wiener;             /* run stage 2 (TRUE); FALSE returns the basic estimate */
+  KilnBm3dTransform transform_ht; /* stage-1 2-D transform (DCT) */
 } KilnBm3dParams;
 
 void        kiln_bm3d_params_init         (KilnBm3dParams         *params,
@@ -111,6 +128,12 @@ gboolean       kiln_bm3d_noise_is_white   (const KilnBm3dNoise    *noise);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (KilnBm3dNoise, kiln_bm3d_noise_unref)
 
+/* The hard threshold λ BM3D uses: params->lambda_ht when > 0, else 2.7 for white noise (Dabov
+ * et al. 2007, Lebrun's IPOL BM3D) and 3.0 for correlated noise (the Tampere BM3D's value for
+ * PSD input, under which the paper's "variance 137" was tuned). */
+double         kiln_bm3d_params_lambda    (const KilnBm3dParams   *params,
+                                           const KilnBm3dNoise    *noise);
+
 /* The noise variance (image units²) of every 3-D transform coefficient of a group of @n
  * (a power of two ≤ 32) 8 × 8 blocks at positions (px[j], py[j]) (pairwise displacements
  * ≤ 48): var[k·64 + v·8 + u] for Haar index k (0 = group mean; the detail of the dyadic node
@@ -121,10 +144,25 @@ gboolean       kiln_bm3d_noise_group_variances (const KilnBm3dNoise *noise,
                                            const int              *px,
                                            const int              *py,
                                            float                  *var);
+/* The same for the 2-D transform @transform (kiln_bm3d_noise_group_variances is the DCT's). */
+gboolean       kiln_bm3d_noise_group_variances_transform (const KilnBm3dNoise *noise,
+                                           KilnBm3dTransform       transform,
+                                           guint                   n,
+                                           const int              *px,
+                                           const int              *py,
+                                           float                  *var);
 /* The orthonormal 8 × 8 DCT-II and Haar-along-the-group transform used by BM3D, applied to
  * @n blocks (n × 64 floats, row-major 8 × 8 each) in place; for validation. */
 void           kiln_bm3d_transform_group  (float                  *blocks,
                                            guint                   n);
+/* The 2-D block transform @transform of one 8 × 8 block (row-major; coefficient (r, c) at
+ * r·8 + c), forward (@inverse FALSE) or inverse; @in and @out may not overlap. For bior1.5
+ * the coefficients of the 3-level Mallat decomposition are laid out as in Lebrun's IPOL code
+ * (LL3 at (0, 0); the level-l sub-bands in the [0, 8/2^(l−1))² square). For validation. */
+void           kiln_bm3d_transform_block  (KilnBm3dTransform       transform,
+                                           gboolean                inverse,
+                                           const float            *in,
+                                           float                  *out);
 
 /* Denoise one width × height image (width, height ≥ 16) into @out (which may be @in: it is
  * written only at the end). Deterministic and independent of the thread count.

@@ -11,6 +11,9 @@
 #include "kiln-alloc.h"
 #include "kiln-error.h"
 
+/* grid steps the automatic sweep may add on each side */
+#define KILN_TUNE_MAX_EXTEND 4
+
 void
 kiln_denoise_tune_params_init (KilnDenoiseTuneParams *params)
 {
@@ -172,17 +175,53 @@ kiln_denoise_tune (const float                 *noisy,
   if (t.work == NULL)
     goto out;
 
-  /* coarse log grid */
-  lv = g_new (double, nc);
-  ps = g_new (double, nc);
-  for (guint i = 0; i < nc; i++)
-    {
-      lv[i] = log (vmin) + (log (vmax) - log (vmin)) * i / (nc - 1);
-      if (!evaluate (&t, exp (lv[i]), &ps[i], error))
-        goto out;
-      if (ps[i] > ps[best])
-        best = i;
-    }
+  /* coarse log grid; with an automatic range, a best value on its edge extends the grid
+   * outwards (up to KILN_TUNE_MAX_EXTEND steps each way), so the maximum is bracketed */
+  {
+    const guint max_ext = params->var_min > 0 ? 0 : KILN_TUNE_MAX_EXTEND;
+    const double step = (log (vmax) - log (vmin)) / (nc - 1);
+    guint lo = max_ext, ext_lo = 0, ext_hi = 0;
+
+    lv = g_new (double, nc + 2 * max_ext);
+    ps = g_new (double, nc + 2 * max_ext);
+    best = lo;
+    for (guint i = 0; i < nc; i++)
+      {
+        lv[lo + i] = log (vmin) + step * i;
+        if (!evaluate (&t, exp (lv[lo + i]), &ps[lo + i], error))
+          goto out;
+        if (ps[lo + i] > ps[best])
+          best = lo + i;
+      }
+    for (;;)
+      {
+        guint i;
+        if (best == lo + nc - 1 && ext_hi < max_ext)
+          {
+            i = lo + nc;
+            lv[i] = lv[i - 1] + step;
+            ext_hi++;
+          }
+        else if (best == lo && ext_lo < max_ext)
+          {
+            i = --lo;
+            lv[i] = lv[i + 1] - step;
+            ext_lo++;
+          }
+        else
+          break;
+        nc++;
+        t.total++;
+        if (!evaluate (&t, exp (lv[i]), &ps[i], error))
+          goto out;
+        if (ps[i] > ps[best])
+          best = i;
+      }
+    /* from here on, index the grid from its first point */
+    memmove (lv, lv + lo, nc * sizeof *lv);
+    memmove (ps, ps + lo, nc * sizeof *ps);
+    best -= lo;
+  }
 
   /* golden section on log(variance) in the bracket around the best sample */
   {

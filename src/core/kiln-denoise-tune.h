@@ -27,7 +27,8 @@ typedef struct
   KilnNoiseKind  kind;       /* noise model shape (g4) */
   KilnBm3dParams bm3d;       /* BM3D parameters (normal profile) */
   double         peak;       /* PSNR peak; ≤ 0: reference max − min */
-  double         var_min;    /* coarse sweep range; both 0: MSE(noisy, reference) × [1/8, 4] */
+  double         var_min;    /* coarse sweep range; both 0: MSE(noisy, reference) × [1/8, 4],
+                              * extended by up to 4 grid steps where the best is on an edge */
   double         var_max;
   guint          n_coarse;   /* coarse log-spaced samples (9) */
   guint          n_refine;   /* golden-section iterations in the best bracket (8) */

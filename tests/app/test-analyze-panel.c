@@ -143,6 +143,20 @@ test_pair_series (void)
       if (isfinite (kiln_analyze_panel_get_value (KILN_ANALYZE_PANEL (panel), 0, t, KILN_MEASURE_D)))
         checked++;
     g_assert_cmpuint (checked, ==, n_tp);
+
+    /* teaching overlay: the truth of the same pair is read from the truth table (the same
+     * text, so equal up to the parsing: 1e-9 nm), shown in the readout with the error, and
+     * drawn as a curve per pair in the plots while the toggle is on */
+    g_assert_cmpfloat (fabs (kiln_analyze_panel_get_truth (KILN_ANALYZE_PANEL (panel), 0, 2, KILN_MEASURE_R_N) - r_n), <=, 1e-9);
+    g_assert_cmpfloat (fabs (kiln_analyze_panel_get_truth (KILN_ANALYZE_PANEL (panel), 0, 2, KILN_MEASURE_D) - d), <=, 1e-9);
+    g_assert_cmpfloat (fabs (kiln_analyze_panel_get_truth (KILN_ANALYZE_PANEL (panel), 0, 2, KILN_MEASURE_R_P) - r_p), <=, 1e-9);
+    g_assert_nonnull (strstr (kiln_analyze_panel_get_readout (KILN_ANALYZE_PANEL (panel)), "Truth"));
+    g_assert_cmpuint (kiln_plot_get_n_series (kiln_analyze_panel_get_plot (KILN_ANALYZE_PANEL (panel), 0)), ==, 2);
+    kiln_analyze_panel_set_show_truth (KILN_ANALYZE_PANEL (panel), FALSE);
+    g_assert_cmpuint (kiln_plot_get_n_series (kiln_analyze_panel_get_plot (KILN_ANALYZE_PANEL (panel), 0)), ==, 1);
+    g_assert_null (strstr (kiln_analyze_panel_get_readout (KILN_ANALYZE_PANEL (panel)), "Truth"));
+    kiln_analyze_panel_set_show_truth (KILN_ANALYZE_PANEL (panel), TRUE);
+    g_assert_cmpuint (kiln_plot_get_n_series (kiln_analyze_panel_get_plot (KILN_ANALYZE_PANEL (panel), 0)), ==, 2);
   }
 
   /* two clicks (picks) on particles form a second pair whose measures equal the core's */
@@ -219,6 +233,136 @@ test_pair_series (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static guint32
+csv_uint (char **head, char **row, const char *name)
+{
+  for (guint c = 0; head[c] != NULL; c++)
+    if (g_str_equal (head[c], name))
+      return (guint32) atoi (row[c]);
+  return 0;
+}
+
+static double
+csv_double (char **head, char **row, const char *name)
+{
+  for (guint c = 0; head[c] != NULL; c++)
+    if (g_str_equal (head[c], name))
+      return g_ascii_strtod (row[c], NULL);
+  return NAN;
+}
+
+/* Segmentation labels are numbered afresh at every time point: here the second time point's
+ * labels are the truth's in reverse order (l → max + 1 − l). The tracking gives every particle
+ * the id it has at the first time point, so it keeps its id and colour in the view, a pair
+ * formed by ids is measured on the right labels at each time point, and the truth overlay
+ * still finds the pair (by overlap with the truth labels). */
+static void
+test_tracked_ids (void)
+{
+  g_autofree char *dir = kiln_test_tmpfile ("demo-track");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnDocument) doc = kiln_document_new ();
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(KilnLabelVolume) truth1 = NULL;
+  g_autoptr(KilnLabelVolume) perm = NULL;
+  g_autoptr(KilnVolume) vol1 = NULL;
+  g_autoptr(GPtrArray) pairs1 = NULL;
+  KilnSimParams params;
+  GtkWidget *window, *panel, *view;
+  guint32 max, a, b;
+  guint present = 0;
+
+  kiln_sim_params_init (&params, KILN_SIM_PRESET_TEACHING);
+  params.n_time_points = 2;
+  g_assert_true (kiln_sim_write_experiment (&params, dir, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  opened = FALSE;
+  file = g_file_new_for_path (dir);
+  kiln_document_open_async (doc, file, NULL, NULL, NULL, on_opened, NULL);
+  wait_until (is_opened, NULL, 60);
+
+  {
+    g_autofree char *lp = g_build_filename (dir, "tp02", "truth", "labels.mrc", NULL);
+    g_autofree char *vp = g_build_filename (dir, "tp02", "truth", "volume.mrc", NULL);
+    g_autofree char *pp = g_build_filename (dir, "tp02", "truth", "pairs.csv", NULL);
+    truth1 = kiln_mrc_load_labels (lp, NULL, &error);
+    g_assert_no_error (error);
+    vol1 = kiln_mrc_load_volume (vp, NULL, &error);
+    g_assert_no_error (error);
+    pairs1 = kiln_csv_load (pp, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (pairs1->len, >=, 2);
+  }
+  max = kiln_label_volume_max_label (truth1);
+  g_assert_cmpuint (max, >=, 3);
+  perm = kiln_label_volume_new (truth1->nx, truth1->ny, truth1->nz, NULL);
+  perm->voxel_size_nm = truth1->voxel_size_nm;
+  for (gsize i = 0; i < kiln_label_volume_n_voxels (truth1); i++)
+    perm->data[i] = truth1->data[i] ? max + 1 - truth1->data[i] : 0;
+  kiln_document_set_reconstruction (doc, 1, vol1);
+  kiln_document_set_labels (doc, 1, perm);
+
+  window = gtk_window_new ();
+  panel = kiln_analyze_panel_new ();
+  gtk_window_set_child (GTK_WINDOW (window), panel);
+  gtk_window_present (GTK_WINDOW (window));
+  kiln_analyze_panel_set_document (KILN_ANALYZE_PANEL (panel), doc);
+  wait_until (panel_idle, panel, 120);
+
+  /* every particle of the second time point gets back its first-time-point id (the truth
+   * labels are stable over time, so that id is its truth label): exact */
+  {
+    g_autoptr(GArray) particles = kiln_label_particles (truth1);
+    for (guint32 l = 1; l <= max; l++)
+      if (g_array_index (particles, KilnParticle, l - 1).voxels > 0)
+        {
+          g_assert_cmpuint (kiln_analyze_panel_get_track_id (KILN_ANALYZE_PANEL (panel), 1, max + 1 - l), ==, l);
+          g_assert_cmpuint (kiln_analyze_panel_get_track_id (KILN_ANALYZE_PANEL (panel), 0, l), ==, l);
+          present++;
+        }
+    g_assert_cmpuint (present, >=, 3);
+  }
+
+  /* the view shows the second time point's labels under their tracked ids (same colour) */
+  view = find_widget (panel, KILN_TYPE_VOLUME_VIEW);
+  kiln_analyze_panel_set_time_point (KILN_ANALYZE_PANEL (panel), 1);
+  {
+    gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+    while (kiln_volume_view_display_id (KILN_VOLUME_VIEW (view), max) != 1 && g_get_monotonic_time () < end)
+      g_main_context_iteration (NULL, TRUE);
+    for (guint32 l = 1; l <= max; l++)
+      g_assert_cmpuint (kiln_volume_view_display_id (KILN_VOLUME_VIEW (view), max + 1 - l), ==, l);
+  }
+
+  /* a pair formed by ids (the first truth pair) is measured on the permuted labels at the
+   * second time point: exactly the core's measure of those labels */
+  {
+    char **head = g_ptr_array_index (pairs1, 0), **row = g_ptr_array_index (pairs1, 1);
+    KilnPairMeasure m;
+
+    a = csv_uint (head, row, "a");
+    b = csv_uint (head, row, "b");
+    g_assert_cmpuint (kiln_analyze_panel_add_pair (KILN_ANALYZE_PANEL (panel), a, b), ==, 0);
+    wait_until (panel_idle, panel, 120);
+    g_assert_true (kiln_measure_pair (perm, NULL, MIN (max + 1 - a, max + 1 - b), MAX (max + 1 - a, max + 1 - b), &m, &error));
+    g_assert_no_error (error);
+    for (int k = 0; k < KILN_MEASURE_N_VALUES; k++)
+      if (isfinite (m.value[k]))
+        g_assert_cmpfloat (kiln_analyze_panel_get_value (KILN_ANALYZE_PANEL (panel), 0, 1, k), ==, m.value[k]);
+    /* the truth of the pair at the second time point, found through the overlap of the
+     * permuted labels with the truth labels (same text: 1e-9 nm) */
+    g_assert_cmpfloat (fabs (kiln_analyze_panel_get_truth (KILN_ANALYZE_PANEL (panel), 0, 1, KILN_MEASURE_R_N) -
+                             csv_double (head, row, "r_n_nm")), <=, 1e-9);
+    g_assert_cmpfloat (fabs (kiln_analyze_panel_get_truth (KILN_ANALYZE_PANEL (panel), 0, 1, KILN_MEASURE_D) -
+                             csv_double (head, row, "d_nm")), <=, 1e-9);
+  }
+
+  /* look at it: build/tests/screenshot-analyze-truth.png (pair selected, truth overlay on) */
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 800);
+  app_test_screenshot (panel, "analyze-truth");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -229,5 +373,6 @@ main (int argc, char **argv)
     }
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/app/analyze-panel/pair-series", test_pair_series);
+  g_test_add_func ("/app/analyze-panel/tracked-ids", test_tracked_ids);
   return g_test_run ();
 }

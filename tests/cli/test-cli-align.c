@@ -75,6 +75,12 @@ test_json_and_xf (void)
       root = json_node_get_object (json_parser_get_root (parser));
       g_assert_cmpstr (json_object_get_string_member (root, "method"), ==, methods[m]);
       g_assert_false (json_object_has_member (root, "rotation_deg"));
+      /* method mi says whether it kept the cosine stretch: not for these unforeshortened tilts */
+      g_assert_true (json_object_has_member (root, "mi_stretched") == (m == 1));
+      if (m == 1)
+        g_assert_false (json_object_get_boolean_member (root, "mi_stretched"));
+      /* seven tilts over 6°: too narrow a span for the specimen frame */
+      g_assert_false (json_object_get_boolean_member (root, "specimen_frame"));
       shifts = json_object_get_array_member (root, "shifts_px");
       g_assert_cmpuint (json_array_get_length (shifts), ==, N_TILTS);
       xfs = kiln_xf_load (xf, &n_xf, &error);
@@ -145,6 +151,10 @@ test_errors (void)
   g_assert_cmpint (kiln_test_run_cli (NULL, &err, "align", tif, out, "--angles", tlt,
                                       "--axis-angle", "abc", NULL), ==, 2);
   g_clear_pointer (&err, g_free);
+  g_assert_cmpint (kiln_test_run_cli (NULL, &err, "align", tif, out, "--angles", tlt,
+                                      "--mi-stretch", "--no-mi-stretch", NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "--no-mi-stretch"));
+  g_clear_pointer (&err, g_free);
   g_assert_cmpint (kiln_test_run_cli (NULL, &err, "align", missing, out, "--angles", tlt, NULL),
                    ==, 1);
   g_assert_nonnull (strstr (err, "missing.tif"));
@@ -157,6 +167,8 @@ test_errors (void)
     g_autofree char *help = NULL;
     g_assert_cmpint (kiln_test_run_cli (&help, NULL, "align", "--help", NULL), ==, 0);
     g_assert_nonnull (strstr (help, "--axis-angle"));
+    g_assert_nonnull (strstr (help, "--no-mi-stretch"));
+    g_assert_nonnull (strstr (help, "--no-specimen-frame"));
   }
 }
 

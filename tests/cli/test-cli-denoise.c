@@ -57,7 +57,8 @@ static void
 test_denoise (void)
 {
   /* The CLI writes exactly what the core computes (same floats) for every tilt, and the result
-   * is closer to the clean image (PSNR gain ≥ 3 dB on this small image; ≈ 6 dB measured). */
+   * is closer to the clean image (PSNR gain ≥ 3 dB on this small image; ≈ 6 dB measured).
+   * Run with the bior1.5 stage-1 transform; λ is automatic (3.0 for correlated noise). */
   g_autofree char *out_path = kiln_test_tmpfile ("den.mrc");
   g_autofree char *out = NULL, *err = NULL;
   g_autoptr (JsonParser) parser = NULL;
@@ -69,13 +70,16 @@ test_denoise (void)
 
   setup ();
   g_assert_cmpint (kiln_test_run_cli (&out, &err, "denoise", noisy_path, out_path, "--psd", "g4",
-                                      "--variance", "137", "--profile", "fast", "--json", NULL),
+                                      "--variance", "137", "--profile", "fast",
+                                      "--transform", "bior1.5", "--json", NULL),
                    ==, 0);
   o = parse_json (out, &parser);
   g_assert_cmpstr (json_object_get_string_member (o, "psd"), ==, "g4");
   g_assert_cmpfloat (json_object_get_double_member (o, "variance"), ==, 137.0);
   g_assert_cmpstr (json_object_get_string_member (o, "profile"), ==, "fast");
   g_assert_cmpint (json_object_get_int_member (o, "tilts"), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (o, "transform"), ==, "bior1.5");
+  g_assert_cmpfloat (json_object_get_double_member (o, "lambda"), ==, 3.0);
   res = kiln_io_load_stack (out_path, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (res->n_tilts, ==, 2);
@@ -83,6 +87,7 @@ test_denoise (void)
   g_assert_cmpuint (res->height, ==, H);
 
   kiln_bm3d_params_init (&p, KILN_BM3D_PROFILE_FAST);
+  p.transform_ht = KILN_BM3D_TRANSFORM_BIOR15;
   noise = kiln_bm3d_noise_new_model (KILN_NOISE_G4, W, H, VAR, &error);
   expect = kiln_bm3d_denoise_stack (noisy_stack, noise, &p, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -112,6 +117,11 @@ test_denoise_errors (void)
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (kiln_test_run_cli (&out, &err, "denoise", noisy_path, out_path, "--profile",
                                       "slow", NULL), ==, 2);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (kiln_test_run_cli (&out, &err, "denoise", noisy_path, out_path, "--transform",
+                                      "haar", NULL), ==, 2);
+  g_assert_nonnull (strstr (err, "haar"));
   g_clear_pointer (&out, g_free);
   g_clear_pointer (&err, g_free);
   /* runtime error: exit 1, message names the file, nothing written */

@@ -228,6 +228,95 @@ test_phantom_series (void)
   kiln_align_result_free (rm);
 }
 
+/* A thin specimen that fills the field: a smooth texture (48 random plane waves, wavelengths
+ * 10–40 px) foreshortened by cos θ across a vertical axis through the image centre, 41 tilts
+ * ±60° in 3° steps (as the paper), drift σ 5 px, white noise at SNR 3, 160². Neighbouring high
+ * tilts differ by a stretch of up to 9 % (7 px at the edge), which no translation absorbs. The
+ * default MI stage (stretch AUTO) must keep the cosine stretch for every pair, and its shifts
+ * must be better than the rigid-only match's (the case discriminates) and within 0.4 px RMS of
+ * the truth, global offset removed (the slab turns about the image centre, the frame the stretch
+ * assumes, so the raw truth is the right one here). Measured: AUTO (= always stretched)
+ * 0.33 px, stretch off 0.49 px, xcorr 0.25 px: at this size and SNR the MI stage, with the few
+ * samples used here, is no better than the correlation (docs/align.md). */
+static void
+test_slab_series (void)
+{
+  const guint n = 41, size = 160;
+  g_autoptr(KilnImageStack) st = kiln_image_stack_new (n, size, size, NULL);
+  GRand *rng = g_rand_new_with_seed (7);
+  double kx[48], ky[48], phase[48], amp[48], drift[82], angles[41], var = 0, c = (size - 1) / 2.0;
+  KilnAlignParams p;
+  g_autoptr(GError) error = NULL;
+  KilnAlignResult *ra, *ro, *rs;   /* MI stretch auto, off; xcorr */
+  double ea, eo, es;
+
+  for (guint i = 0; i < 48; i++)
+    {
+      double lambda = g_rand_double_range (rng, 10.0, 40.0), dir = g_rand_double_range (rng, 0, G_PI);
+      kx[i] = 2 * G_PI / lambda * cos (dir);
+      ky[i] = 2 * G_PI / lambda * sin (dir);
+      phase[i] = g_rand_double_range (rng, 0, 2 * G_PI);
+      amp[i] = g_rand_double_range (rng, 0.5, 1.0);
+      var += amp[i] * amp[i] / 2;
+    }
+  for (guint k = 0; k < n; k++)
+    {
+      double th = (-60.0 + 3.0 * k) * G_PI / 180.0;
+      float *img = kiln_image_stack_tilt (st, k);
+
+      angles[k] = -60.0 + 3.0 * k;
+      drift[2 * k] = 5.0 * gauss_noise (rng);
+      drift[2 * k + 1] = 5.0 * gauss_noise (rng);
+      for (guint y = 0; y < size; y++)
+        for (guint x = 0; x < size; x++)
+          {
+            /* content at slab coordinate u appears at u cos θ, then moved by the drift */
+            double u = (x - c - drift[2 * k]) / cos (th), v = y - c - drift[2 * k + 1], t = 0;
+            for (guint i = 0; i < 48; i++)
+              t += amp[i] * cos (kx[i] * u + ky[i] * v + phase[i]);
+            img[(gsize) y * size + x] = (float) (t + sqrt (var) / 3.0 * gauss_noise (rng));
+          }
+    }
+  kiln_image_stack_set_angles (st, angles, n, NULL);
+  g_rand_free (rng);
+
+  kiln_align_params_init (&p);
+  g_assert_cmpint (p.mi_stretch, ==, KILN_ALIGN_MI_STRETCH_AUTO);
+  /* fewer samples and iterations than the defaults keep this test short */
+  p.mi.metric.n_samples = 5000;
+  p.mi.optimizer.max_iterations = 200;
+  ra = kiln_align_series (st, &p, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  p.mi_stretch = KILN_ALIGN_MI_STRETCH_OFF;
+  ro = kiln_align_series (st, &p, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  p.method = KILN_ALIGN_XCORR;
+  rs = kiln_align_series (st, &p, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  ea = shift_rms_error (ra, drift);
+  eo = shift_rms_error (ro, drift);
+  es = shift_rms_error (rs, drift);
+  g_test_message ("field-filling slab, ±60°, drift σ 5 px, SNR 3: RMS error MI stretch auto "
+                  "%.3f px, off %.3f px; xcorr %.3f px", ea, eo, es);
+  /* AUTO kept the stretch: the outermost pair was matched with cos 57° / cos 60° */
+  g_assert_cmpfloat (fabs (ra->tilts[0].stretch - cos (57 * G_PI / 180) / cos (60 * G_PI / 180)),
+                     <, 1e-9);
+  g_assert_cmpfloat (ro->tilts[0].stretch, ==, 1.0);
+  /* a texture filling the field has no centre of mass of its own: no specimen frame */
+  g_assert_false (ra->specimen_frame);
+  g_assert_false (ro->specimen_frame);
+  for (guint k = 0; k < n; k++)
+    if (k != ra->reference)
+      g_assert_cmpfloat (fabs (ra->tilts[k].stretch -
+                               kiln_xcorr_stretch_factor (angles[ra->tilts[k].neighbour],
+                                                          angles[k])), <, 1e-9);
+  g_assert_cmpfloat (ea, <=, 0.4);
+  g_assert_cmpfloat (ea, <, eo);
+  kiln_align_result_free (ra);
+  kiln_align_result_free (ro);
+  kiln_align_result_free (rs);
+}
+
 /* The aligned stack: translated tilts carry the tilt's mean where there is no source, the mask
  * marks it, and the reference tilt is unchanged (identity transform, exact). */
 static void
@@ -422,73 +511,202 @@ shift_rms_error_gauge (const KilnAlignResult *r,
   return sqrt (ss / n);
 }
 
+/* Least squares fit of v[k] ≈ c0 + c1 cos θk + c2 sin θk (@angles_deg); returns the RMS of what
+ * the fit leaves. */
+static double
+fit_cos_sin (const double *v,
+             const double *angles_deg,
+             guint         n,
+             double        c[3])
+{
+  double m[3][4] = { { 0 } }, ss = 0;
+
+  for (guint k = 0; k < n; k++)
+    {
+      double t = angles_deg[k] * G_PI / 180.0, f[3] = { 1.0, cos (t), sin (t) };
+      for (int i = 0; i < 3; i++)
+        {
+          for (int j = 0; j < 3; j++)
+            m[i][j] += f[i] * f[j];
+          m[i][3] += f[i] * v[k];
+        }
+    }
+  for (int i = 0; i < 3; i++)
+    {
+      double piv = m[i][i];
+      g_assert_cmpfloat (fabs (piv), >, 1e-12);
+      for (int j = 0; j < 4; j++)
+        m[i][j] /= piv;
+      for (int r2 = 0; r2 < 3; r2++)
+        if (r2 != i)
+          {
+            double f = m[r2][i];
+            for (int j = 0; j < 4; j++)
+              m[r2][j] -= f * m[i][j];
+          }
+    }
+  for (int i = 0; i < 3; i++)
+    c[i] = m[i][3];
+  for (guint k = 0; k < n; k++)
+    {
+      double t = angles_deg[k] * G_PI / 180.0, r = v[k] - c[0] - c[1] * cos (t) - c[2] * sin (t);
+      ss += r * r;
+    }
+  return sqrt (ss / n);
+}
+
+static int cmp_float (const void *a, const void *b);
+
+/* Where the simulated specimen lies relative to the tilt axis, from the simulator's truth: the
+ * centre of mass across the axis of each noise-free, undrifted projection (line integrals; the
+ * membrane, a uniform slab, is removed as the median) at the true angles is s + X cos θ + Z sin θ
+ * exactly for a rigid object inside the field: s the axis offset, (X, Z) the specimen's centroid
+ * relative to the axis (px). *X, *Z get those; returns the RMS of what the fit leaves (≈ 0 when
+ * the object is rigid and inside the field). */
+static double
+specimen_centroid (const KilnSimTimePoint *tp,
+                   double                 *X,
+                   double                 *Z)
+{
+  guint n = tp->n_tilts, w = tp->projections->width, h = tp->projections->height;
+  double ph = tp->axis_angle_deg * G_PI / 180.0, c[3], resid;
+  g_autofree double *com = g_new (double, n);
+  g_autofree float *tmp = g_new (float, (gsize) w * h);
+
+  for (guint k = 0; k < n; k++)
+    {
+      const float *img = kiln_image_stack_tilt_const (tp->projections, k);
+      double m = 0, mx = 0, my = 0;
+      float bg;
+
+      memcpy (tmp, img, sizeof (float) * w * h);
+      qsort (tmp, (gsize) w * h, sizeof (float), cmp_float);
+      bg = tmp[(gsize) w * h / 2];
+      for (guint y = 0; y < h; y++)
+        for (guint x = 0; x < w; x++)
+          {
+            double v = img[(gsize) y * w + x] - bg;
+            if (v > 0)
+              {
+                m += v;
+                mx += v * (x - (w - 1) / 2.0);
+                my += v * (y - (h - 1) / 2.0);
+              }
+          }
+      com[k] = (mx * cos (ph) + my * sin (ph)) / m;
+    }
+  resid = fit_cos_sin (com, tp->true_angles_deg, n, c);
+  *X = c[1];
+  *Z = c[2];
+  return resid;
+}
+
 /* The simulator (issue 4) with the paper's dose (250 e⁻/nm² per series) and scan noise (g4,
  * variance 137), drift σ = 5 px, at 128² with the paper's field of view (8.32 nm/px) and 6
- * particles. The simulator's tilt axis is 3° and 6 px off centre and its particles are not centred
- * on it, so the truth contains motion that no image alignment can observe (an object off the axis
- * moves by x0 cos θ + z0 sin θ); the error is measured after removing that (and the global offset),
- * and must be ≤ 0.3 px after MI (issue 6); the plain offset-removed figure is reported. */
+ * particles; two scenes (seeds 1 and 2). Issue 6: after MI the recovered shifts have RMS error
+ * ≤ 0.3 px with the global offset removed.
+ *
+ * The frame matters. The simulator turns the specimen about an axis 6 px off the image centre,
+ * and the particles' centroid (X, Z) lies off that axis (seed 1: 1.0 px across, seed 2: −12.7 px).
+ * A point there projects with an extra x-shift of X cos θ + Z sin θ, which is exactly what drift
+ * of that size would do: no alignment of projections without a 3-D reference can tell them apart.
+ * The alignment fixes this freedom by putting the specimen's centre of mass on the axis
+ * (KilnAlignParams.specimen_frame), so the test measures the error in the specimen's frame: the
+ * truth −drift minus X cos θ + Z sin θ, with (X, Z) taken from the simulator's own noise-free
+ * projections (specimen_centroid, not from the alignment), then the global offset removed.
+ * Measured (seeds 1 / 2): MI 0.13 / 0.27 px, xcorr 0.12 / 0.08 px; tolerance 0.3 px for both.
+ * Against the raw drift the same alignments score 0.22 / 0.97 px: the difference is the
+ * specimen's unobservable offset from the simulator's axis. Also checked: the error after
+ * removing everything unobservable (kiln_align_rms_error_unobservable_removed, the specimen's
+ * offset fitted rather than taken from the truth): MI 0.11 / 0.27 px, xcorr 0.10 / 0.07 px,
+ * tolerance 0.3 px (MI), 0.5 px (xcorr). */
 static void
 test_simulator (void)
 {
-  KilnSimParams sp;
-  KilnSimTimePoint *tp;
-  g_autoptr(GError) error = NULL;
-  KilnAlignParams p;
-  KilnAlignResult *rx, *rm;
-  double gx, gm, px, pm;
-  g_autofree double *drift = NULL;
-
-  kiln_sim_params_init (&sp, KILN_SIM_PRESET_PAPER);
-  sp.size_px = 128;
-  sp.pixel_size_nm = 1.04 * 1024 / 128;
-  sp.depth_px = 28;
-  sp.n_particles = 6;
-  sp.n_time_points = 1;
-  sp.make_volume = FALSE;
-  sp.supersample = 1;
-  sp.drift_sigma_px = 5.0;
-  g_assert_cmpfloat (sp.dose_e_nm2, ==, 250.0);
-  g_assert_cmpint (sp.scan_noise, ==, KILN_NOISE_G4);
-  g_assert_cmpfloat (sp.scan_noise_variance, ==, 137.0);
-  tp = kiln_sim_time_point_new (&sp, 0, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-
-  kiln_align_params_init (&p);
-  p.xcorr.axis_angle_deg = tp->axis_angle_deg;
-  /* fewer samples and iterations than the defaults keep this test short */
-  p.mi.metric.n_samples = 8000;
-  p.mi.optimizer.max_iterations = 150;
-  p.method = KILN_ALIGN_XCORR;
-  rx = kiln_align_series (tp->tilts, &p, NULL, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  p.method = KILN_ALIGN_MI;
-  rm = kiln_align_series (tp->tilts, &p, NULL, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-
-  drift = g_new (double, 2 * tp->n_tilts);
-  for (guint k = 0; k < tp->n_tilts; k++)
+  for (guint64 seed = 1; seed <= 2; seed++)
     {
-      drift[2 * k] = tp->drift[k].dx;
-      drift[2 * k + 1] = tp->drift[k].dy;
+      KilnSimParams sp;
+      KilnSimTimePoint *tp;
+      g_autoptr(GError) error = NULL;
+      KilnAlignParams p;
+      KilnAlignResult *rx, *rm;
+      double gx, gm, px, pm, fx, fm, X, Z, ph, resid;
+      g_autofree double *drift = NULL;
+      g_autofree double *drift_specimen = NULL;
+
+      kiln_sim_params_init (&sp, KILN_SIM_PRESET_PAPER);
+      sp.size_px = 128;
+      sp.pixel_size_nm = 1.04 * 1024 / 128;
+      sp.depth_px = 28;
+      sp.n_particles = 6;
+      sp.n_time_points = 1;
+      sp.make_volume = FALSE;
+      sp.supersample = 1;
+      sp.drift_sigma_px = 5.0;
+      sp.seed = seed;
+      g_assert_cmpfloat (sp.dose_e_nm2, ==, 250.0);
+      g_assert_cmpint (sp.scan_noise, ==, KILN_NOISE_G4);
+      g_assert_cmpfloat (sp.scan_noise_variance, ==, 137.0);
+      tp = kiln_sim_time_point_new (&sp, 0, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+
+      kiln_align_params_init (&p);
+      p.xcorr.axis_angle_deg = tp->axis_angle_deg;
+      /* fewer samples and iterations than the defaults keep this test short */
+      p.mi.metric.n_samples = 8000;
+      p.mi.optimizer.max_iterations = 150;
+      p.method = KILN_ALIGN_XCORR;
+      rx = kiln_align_series (tp->tilts, &p, NULL, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+      p.method = KILN_ALIGN_MI;
+      rm = kiln_align_series (tp->tilts, &p, NULL, NULL, NULL, NULL, &error);
+      g_assert_no_error (error);
+
+      /* the specimen's offset from the axis, from the truth; the fit leaves < 0.05 px (a rigid
+       * object inside the field) */
+      resid = specimen_centroid (tp, &X, &Z);
+      g_assert_cmpfloat (resid, <, 0.05);
+      ph = tp->axis_angle_deg * G_PI / 180.0;
+      drift = g_new (double, 2 * tp->n_tilts);
+      drift_specimen = g_new (double, 2 * tp->n_tilts);
+      for (guint k = 0; k < tp->n_tilts; k++)
+        {
+          double t = tp->true_angles_deg[k] * G_PI / 180.0, u = X * cos (t) + Z * sin (t);
+          drift[2 * k] = tp->drift[k].dx;
+          drift[2 * k + 1] = tp->drift[k].dy;
+          drift_specimen[2 * k] = tp->drift[k].dx + u * cos (ph);
+          drift_specimen[2 * k + 1] = tp->drift[k].dy + u * sin (ph);
+        }
+      gx = shift_rms_error_gauge (rx, tp->drift, tp->tilts->angles_deg, tp->axis_angle_deg);
+      gm = shift_rms_error_gauge (rm, tp->drift, tp->tilts->angles_deg, tp->axis_angle_deg);
+      /* the library's version of this measure (used by the app's teaching overlay) agrees with
+       * the test's own, independently written one to 1e-9 px */
+      g_assert_cmpfloat (fabs (kiln_align_rms_error_unobservable_removed (rm->xf, tp->drift,
+                                                                          tp->tilts->angles_deg,
+                                                                          tp->axis_angle_deg,
+                                                                          tp->n_tilts) - gm),
+                         <, 1e-9);
+      px = shift_rms_error (rx, drift);
+      pm = shift_rms_error (rm, drift);
+      fx = shift_rms_error (rx, drift_specimen);
+      fm = shift_rms_error (rm, drift_specimen);
+      g_test_message ("simulator seed %" G_GUINT64_FORMAT " (paper dose, g4 137, drift σ 5 px; "
+                      "specimen centroid X %.2f px, Z %.2f px from the axis): RMS error, global "
+                      "offset removed, in the specimen's frame: xcorr %.3f px, MI %.3f px; against "
+                      "the raw drift: xcorr %.3f px, MI %.3f px; all unobservable motion removed: "
+                      "xcorr %.3f px, MI %.3f px", seed, X, Z, fx, fm, px, pm, gx, gm);
+      /* the specimen frame was applied: the centre-of-mass track across the axis follows the
+       * rigid-body form to within 0.5 px RMS (measured 0.20–0.24 px) */
+      g_assert_true (rx->specimen_frame);
+      g_assert_true (rm->specimen_frame);
+      g_assert_cmpfloat (fm, <=, 0.3);
+      g_assert_cmpfloat (fx, <=, 0.3);
+      g_assert_cmpfloat (gm, <=, 0.3);
+      g_assert_cmpfloat (gx, <=, 0.5);
+      kiln_align_result_free (rx);
+      kiln_align_result_free (rm);
+      kiln_sim_time_point_free (tp);
     }
-  gx = shift_rms_error_gauge (rx, tp->drift, tp->tilts->angles_deg, tp->axis_angle_deg);
-  gm = shift_rms_error_gauge (rm, tp->drift, tp->tilts->angles_deg, tp->axis_angle_deg);
-  /* the library's version of this measure (used by the app's teaching overlay) agrees with the
-   * test's own, independently written one to 1e-9 px */
-  g_assert_cmpfloat (fabs (kiln_align_rms_error_unobservable_removed (rm->xf, tp->drift,
-                                                                      tp->tilts->angles_deg,
-                                                                      tp->axis_angle_deg,
-                                                                      tp->n_tilts) - gm), <, 1e-9);
-  px = shift_rms_error (rx, drift);
-  pm = shift_rms_error (rm, drift);
-  g_test_message ("simulator (paper dose, g4 137, drift σ 5 px): RMS error xcorr %.3f px, "
-                  "MI %.3f px (offset-only removal: xcorr %.3f px, MI %.3f px)", gx, gm, px, pm);
-  g_assert_cmpfloat (gm, <=, 0.3);
-  g_assert_cmpfloat (gx, <=, 0.5);
-  kiln_align_result_free (rx);
-  kiln_align_result_free (rm);
-  kiln_sim_time_point_free (tp);
 }
 
 /* .xf round trip of a result with rotations: written and read back, the transforms agree to the
@@ -604,8 +822,9 @@ test_needle (void)
                           r->tilts[k].xcorr_peak);
       }
   }
-  g_test_message ("needle: centre-of-mass drift across the axis: before %.2f px, after %.2f px",
-                  spread_before, spread_after);
+  g_test_message ("needle: centre-of-mass drift across the axis: before %.2f px, after %.2f px "
+                  "(specimen frame %s)", spread_before, spread_after,
+                  r->specimen_frame ? "applied" : "not applied");
   g_assert_cmpfloat (spread_after, <=, 1.0);
   kiln_align_result_free (r);
 }
@@ -615,6 +834,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/align/phantom-series", test_phantom_series);
+  g_test_add_func ("/align/slab-series", test_slab_series);
   g_test_add_func ("/align/apply", test_apply);
   g_test_add_func ("/align/cancel-and-errors", test_cancel_and_errors);
   g_test_add_func ("/align/rotation-series", test_rotation_series);

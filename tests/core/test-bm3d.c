@@ -161,6 +161,24 @@ test_roi_equals_full (void)
       g_test_message ("ROI %u: max |diff| = %g", r, maxd);
       g_assert_cmpfloat (maxd, <=, 1e-4 * range);
     }
+
+  /* the same with the bior1.5 stage-1 transform (fast profile, one interior region) */
+  {
+    g_autofree float *full = g_new (float, W * H);
+    g_autofree float *roi = g_new (float, 48 * 40);
+    double maxd = 0;
+    kiln_bm3d_params_init (&p, KILN_BM3D_PROFILE_FAST);
+    p.transform_ht = KILN_BM3D_TRANSFORM_BIOR15;
+    g_assert_true (kiln_bm3d_denoise (noisy, W, H, n4, &p, full, NULL, NULL, NULL, &error));
+    g_assert_true (kiln_bm3d_denoise_roi (noisy, W, H, n4, &p, 50, 40, 48, 40, roi, NULL, NULL,
+                                          NULL, &error));
+    g_assert_no_error (error);
+    for (guint y = 0; y < 40; y++)
+      for (guint x = 0; x < 48; x++)
+        maxd = MAX (maxd, fabs (roi[y * 48 + x] - full[(40 + y) * W + 50 + x]));
+    g_test_message ("ROI bior1.5: max |diff| = %g", maxd);
+    g_assert_cmpfloat (maxd, <=, 1e-4 * range);
+  }
 }
 
 static void
@@ -219,13 +237,102 @@ test_intensity_scale (void)
                                   kiln_psnr (full_g4, clean, W * H, 255), 0.01);
 }
 
+/* bior1.5 by its definition (Mallat, periodic extension), written independently of the
+ * library: level N (8, 4, 2) maps x to low[j] = Σ_k lo[k]·x[(2j + k − 4) mod N], j < N/2, and
+ * high[j] likewise with hi, stored at N/2 + j; rows then columns of the top-left N × N. */
+static void
+bior_reference (const double *in, double *out)
+{
+  static const double lo_i[10] = { 3, -3, -22, 22, 128, 128, 22, -22, -3, 3 };
+  double a[64], t[8];
+  memcpy (a, in, sizeof a);
+  for (int n = 8; n >= 2; n /= 2)
+    {
+      for (int dir = 0; dir < 2; dir++)
+        for (int line = 0; line < n; line++)
+          {
+            for (int j = 0; j < n / 2; j++)
+              {
+                double l = 0, hgh = 0;
+                for (int k = 0; k < 10; k++)
+                  {
+                    int x = ((2 * j + k - 4) % n + n) % n;
+                    double v = dir == 0 ? a[line * 8 + x] : a[x * 8 + line];
+                    l += lo_i[k] * G_SQRT2 / 256 * v;
+                    if (k == 4)
+                      hgh -= v / G_SQRT2;
+                    else if (k == 5)
+                      hgh += v / G_SQRT2;
+                  }
+                t[j] = l;
+                t[n / 2 + j] = hgh;
+              }
+            for (int j = 0; j < n; j++)
+              {
+                if (dir == 0)
+                  a[line * 8 + j] = t[j];
+                else
+                  a[j * 8 + line] = t[j];
+              }
+          }
+    }
+  memcpy (out, a, sizeof a);
+}
+
+static void
+test_bior_transform (void)
+{
+  /* kiln_bm3d_transform_block (bior1.5) against the definition on random blocks (float vs
+   * double: |diff| ≤ 1e-5 × 255), perfect reconstruction (≤ 1e-5 × 255), a constant block c
+   * → DC 8c (Σ lo = √2 per level and axis) and every other coefficient 0 (≤ 1e-4), and the
+   * DCT's inverse likewise. */
+  GRand *rng = g_rand_new_with_seed (5);
+  for (int rep = 0; rep < 20; rep++)
+    {
+      float blk[64], c[64], back[64];
+      double din[64], dref[64], maxd = 0, maxr = 0;
+      for (int i = 0; i < 64; i++)
+        {
+          blk[i] = (float) g_rand_double_range (rng, 0, 255);
+          din[i] = blk[i];
+        }
+      bior_reference (din, dref);
+      kiln_bm3d_transform_block (KILN_BM3D_TRANSFORM_BIOR15, FALSE, blk, c);
+      kiln_bm3d_transform_block (KILN_BM3D_TRANSFORM_BIOR15, TRUE, c, back);
+      for (int i = 0; i < 64; i++)
+        {
+          maxd = MAX (maxd, fabs (c[i] - dref[i]));
+          maxr = MAX (maxr, fabs (back[i] - blk[i]));
+        }
+      g_assert_cmpfloat (maxd, <=, 1e-5 * 255 * 8);
+      g_assert_cmpfloat (maxr, <=, 1e-5 * 255);
+      kiln_bm3d_transform_block (KILN_BM3D_TRANSFORM_DCT, FALSE, blk, c);
+      kiln_bm3d_transform_block (KILN_BM3D_TRANSFORM_DCT, TRUE, c, back);
+      for (int i = 0; i < 64; i++)
+        g_assert_cmpfloat_with_epsilon (back[i], blk[i], 1e-5 * 255);
+    }
+  g_rand_free (rng);
+  {
+    float blk[64], c[64];
+    for (int i = 0; i < 64; i++)
+      blk[i] = 3.5f;
+    kiln_bm3d_transform_block (KILN_BM3D_TRANSFORM_BIOR15, FALSE, blk, c);
+    g_assert_cmpfloat_with_epsilon (c[0], 8 * 3.5, 1e-4);
+    for (int i = 1; i < 64; i++)
+      g_assert_cmpfloat_with_epsilon (c[i], 0, 1e-4);
+  }
+}
+
 static void
 test_group_variances (void)
 {
   /* The exact 3-D coefficient variances (quadratic forms from the PSD) against Monte Carlo over
-   * 300 g4 realisations (non-circulant, so the model is only asymptotically exact). For each
-   * Haar index the 64 DCT variances are summed (relative sampling error ≈ 3–8 %): tolerance
-   * 15 %. The group DC must be ≫ the white value (low-frequency-heavy g4). */
+   * 300 g4 realisations (non-circulant, so the model is only asymptotically exact), for the DCT
+   * and the bior1.5 2-D transform. For each Haar index the 64 coefficient variances are summed
+   * (relative sampling error ≈ 3–8 %): tolerance 15 %. The group DC must be ≫ the white value
+   * (low-frequency-heavy g4). */
+  for (int t = 0; t < KILN_BM3D_N_TRANSFORMS; t++)
+  {
   const int n = 8, reps = 300, w = 128, h = 128;
   const int px[8] = { 40, 41, 43, 50, 44, 60, 39, 47 };
   const int py[8] = { 40, 40, 42, 45, 50, 38, 55, 41 };
@@ -234,7 +341,7 @@ test_group_variances (void)
   double mc[8] = { 0 }, pred[8] = { 0 };
   g_autofree float *nz = g_new (float, w * h);
 
-  g_assert_true (kiln_bm3d_noise_group_variances (no, n, px, py, var));
+  g_assert_true (kiln_bm3d_noise_group_variances_transform (no, t, n, px, py, var));
   for (int r = 0; r < reps; r++)
     {
       g_assert_true (kiln_noise_realize (KILN_NOISE_G4, w, h, VAR, 1000 + r, nz, NULL));
@@ -242,7 +349,20 @@ test_group_variances (void)
         for (int y = 0; y < 8; y++)
           for (int x = 0; x < 8; x++)
             blk[j * 64 + y * 8 + x] = nz[(py[j] + y) * w + px[j] + x];
-      kiln_bm3d_transform_group (blk, n);
+      if (t == KILN_BM3D_TRANSFORM_DCT)
+        kiln_bm3d_transform_group (blk, n);
+      else
+        {
+          /* bior1.5 per block, then the same Haar along the group as kiln_bm3d_transform_group
+           * (whose DCT step is undone first) */
+          float c[64];
+          for (int j = 0; j < n; j++)
+            {
+              kiln_bm3d_transform_block (KILN_BM3D_TRANSFORM_BIOR15, FALSE, blk + j * 64, c);
+              kiln_bm3d_transform_block (KILN_BM3D_TRANSFORM_DCT, TRUE, c, blk + j * 64);
+            }
+          kiln_bm3d_transform_group (blk, n);
+        }
       for (int q = 0; q < n * 64; q++)
         mc[q / 64] += (double) blk[q] * blk[q] / reps;
     }
@@ -250,17 +370,33 @@ test_group_variances (void)
     pred[q / 64] += var[q];
   for (int k = 0; k < n; k++)
     {
-      g_test_message ("Haar %d: predicted %.1f, Monte Carlo %.1f", k, pred[k], mc[k]);
+      g_test_message ("%s, Haar %d: predicted %.1f, Monte Carlo %.1f",
+                      kiln_bm3d_transform_to_string (t), k, pred[k], mc[k]);
       g_assert_cmpfloat_with_epsilon (pred[k], mc[k], 0.15 * mc[k]);
     }
   g_assert_cmpfloat (var[0], >, 5 * VAR);
 
-  /* white noise: every coefficient has the variance σ² */
+  /* white noise: coefficient i has the variance σ²·‖a_i‖² (a_i its analysis function, read
+   * off the transform of unit impulses): σ² for the orthonormal DCT; 1e-5 relative */
   {
     g_autoptr (KilnBm3dNoise) nw = kiln_bm3d_noise_new_model (KILN_NOISE_WHITE, w, h, 9.0, NULL);
-    g_assert_true (kiln_bm3d_noise_group_variances (nw, n, px, py, var));
+    double norm2[64] = { 0 };
+    for (int p = 0; p < 64; p++)
+      {
+        float imp[64] = { 0 }, c[64];
+        imp[p] = 1;
+        kiln_bm3d_transform_block (t, FALSE, imp, c);
+        for (int i = 0; i < 64; i++)
+          norm2[i] += (double) c[i] * c[i];
+      }
+    g_assert_true (kiln_bm3d_noise_group_variances_transform (nw, t, n, px, py, var));
     for (int q = 0; q < n * 64; q++)
-      g_assert_cmpfloat_with_epsilon (var[q], 9.0, 1e-5);
+      {
+        if (t == KILN_BM3D_TRANSFORM_DCT)
+          g_assert_cmpfloat_with_epsilon (norm2[q % 64], 1.0, 1e-5);
+        g_assert_cmpfloat_with_epsilon (var[q], 9.0 * norm2[q % 64], 1e-5 * 9.0);
+      }
+  }
   }
 }
 
@@ -381,6 +517,31 @@ test_white_fast_and_stack (void)
 }
 
 static void
+test_lambda_auto (void)
+{
+  /* λ = 0 (default) resolves to 2.7 for white noise (Dabov et al., Lebrun) and 3.0 for
+   * correlated noise (Tampere); an explicit λ wins; a negative λ is refused. */
+  g_autoptr (KilnBm3dNoise) nw = kiln_bm3d_noise_new_model (KILN_NOISE_WHITE, 64, 64, 9, NULL);
+  g_autoptr (KilnBm3dNoise) n4 = kiln_bm3d_noise_new_model (KILN_NOISE_G4, 64, 64, 9, NULL);
+  g_autoptr (GError) error = NULL;
+  float img[64 * 64], out[64 * 64];
+  KilnBm3dParams p;
+
+  kiln_bm3d_params_init (&p, KILN_BM3D_PROFILE_NORMAL);
+  g_assert_cmpfloat (p.lambda_ht, ==, 0);
+  g_assert_cmpfloat (kiln_bm3d_params_lambda (&p, nw), ==, 2.7);
+  g_assert_cmpfloat (kiln_bm3d_params_lambda (&p, n4), ==, 3.0);
+  p.lambda_ht = 2.2;
+  g_assert_cmpfloat (kiln_bm3d_params_lambda (&p, nw), ==, 2.2);
+  g_assert_cmpfloat (kiln_bm3d_params_lambda (&p, n4), ==, 2.2);
+  p.lambda_ht = -1;
+  for (int i = 0; i < 64 * 64; i++)
+    img[i] = (float) (i % 7);
+  g_assert_false (kiln_bm3d_denoise (img, 64, 64, nw, &p, out, NULL, NULL, NULL, &error));
+  g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT);
+}
+
+static void
 test_bad_input (void)
 {
   g_autoptr (GError) error = NULL;
@@ -421,10 +582,12 @@ main (int argc, char **argv)
   g_test_add_func ("/bm3d/roi-equals-full", test_roi_equals_full);
   g_test_add_func ("/bm3d/thread-independence", test_thread_independence);
   g_test_add_func ("/bm3d/intensity-scale", test_intensity_scale);
+  g_test_add_func ("/bm3d/bior-transform", test_bior_transform);
   g_test_add_func ("/bm3d/group-variances", test_group_variances);
   g_test_add_func ("/bm3d/flat-region-estimate", test_flat_region_estimate);
   g_test_add_func ("/bm3d/cancel", test_cancel);
   g_test_add_func ("/bm3d/white-fast-and-stack", test_white_fast_and_stack);
+  g_test_add_func ("/bm3d/lambda-auto", test_lambda_auto);
   g_test_add_func ("/bm3d/bad-input", test_bad_input);
   return g_test_run ();
 }

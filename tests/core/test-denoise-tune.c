@@ -68,6 +68,53 @@ test_finds_true_variance (void)
 }
 
 static void
+test_extends_range (void)
+{
+  /* g1 noise (the most strongly correlated kernel) of variance 137, tuned with the white model:
+   * its power sits in few frequencies, so the white variance that removes it best lies above the
+   * automatic range's top (4 × MSE). The grid must extend past it until the best is bracketed:
+   * the best point has a sampled neighbour above it, or the extension limit (4 steps) is used. */
+  KilnDenoiseTuneParams p;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (KilnDenoiseTuneResult) r = NULL;
+  static float g1[W * H];
+  float nz[W * H];
+  double mse = 0, top;
+  guint above = 0, best_i = 0;
+
+  setup_data ();
+  g_assert_true (kiln_noise_realize (KILN_NOISE_G1, W, H, VAR, 11, nz, NULL));
+  for (int i = 0; i < W * H; i++)
+    {
+      g1[i] = clean[i] + nz[i];
+      mse += (double) nz[i] * nz[i];
+    }
+  mse /= W * H;
+  kiln_denoise_tune_params_init (&p);
+  kiln_bm3d_params_init (&p.bm3d, KILN_BM3D_PROFILE_FAST);
+  p.kind = KILN_NOISE_WHITE;
+  p.n_coarse = 5;
+  p.n_refine = 4;
+  r = kiln_denoise_tune (g1, clean, W, H, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  top = 4 * mse * 1.0001;
+  for (guint i = 0; i < r->curve->len; i++)
+    {
+      KilnTunePoint *pt = &g_array_index (r->curve, KilnTunePoint, i);
+      g_test_message ("  %8.2f  %.3f", pt->variance, pt->psnr_db);
+      if (pt->variance > top)
+        above++;
+      if (pt->variance == r->best_variance)
+        best_i = i;
+    }
+  g_test_message ("MSE %.1f, best white variance %.1f, %u points above 4 × MSE", mse,
+                  r->best_variance, above);
+  g_assert_cmpfloat (r->best_variance, >, top);     /* the case this test is about */
+  g_assert_cmpuint (above, >=, 1);
+  g_assert_true (best_i + 1 < r->curve->len || above >= 4);
+}
+
+static void
 cancel_soon (double fraction, const char *message, gpointer data)
 {
   if (fraction > 0.05)
@@ -102,6 +149,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/denoise-tune/finds-true-variance", test_finds_true_variance);
+  g_test_add_func ("/denoise-tune/extends-range", test_extends_range);
   g_test_add_func ("/denoise-tune/cancel-and-bad-input", test_cancel_and_bad_input);
   return g_test_run ();
 }
