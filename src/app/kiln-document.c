@@ -39,6 +39,10 @@ typedef struct
   char           *saved_xf;
   char           *saved_recon;
   char           *saved_labels;
+  /* provenance: the step parameters a result set by the app was computed with (NULL: not set
+   * by the app since the last save), recorded in tpNN/results.json when saved */
+  JsonObject     *made_with[KILN_DOC_N_STEPS];
+  gboolean        axis_from_pipeline;   /* the axis is kiln-cli run's, not set in the app */
 } TimePoint;
 
 struct _KilnDocument
@@ -126,6 +130,8 @@ time_point_free (gpointer data)
   g_free (tp->saved_xf);
   g_free (tp->saved_recon);
   g_free (tp->saved_labels);
+  for (guint s = 0; s < KILN_DOC_N_STEPS; s++)
+    g_clear_pointer (&tp->made_with[s], json_object_unref);
   g_free (tp);
 }
 
@@ -591,7 +597,9 @@ adopt_pipeline_results (KilnDocument *self,
           tp->saved_xf = g_steal_pointer (&xf);
         }
     }
-  if (!tp->has_axis && json_object_has_member (steps, "axis") &&
+  g_autofree char *axis_json = NULL;
+  pipeline_output (self->experiment, steps, "axis", tp->name, "axis.json", &axis_json);
+  if (!tp->has_axis && axis_json != NULL && json_object_has_member (steps, "axis") &&
       JSON_NODE_HOLDS_OBJECT (json_object_get_member (steps, "axis")))
     {
       JsonObject *axis = json_object_get_object_member (steps, "axis");
@@ -606,6 +614,10 @@ adopt_pipeline_results (KilnDocument *self,
           tp->has_axis = TRUE;
           tp->axis_angle_deg = angle;
           tp->axis_shift_px = shift;
+          /* found by kiln-cli run (an axis set in the app stays the app's) */
+          tp->axis_from_pipeline =
+            g_strcmp0 (json_object_get_string_member_with_default (details, "source", ""),
+                       "manual") != 0;
         }
     }
   pipeline_output (self->experiment, steps, "reconstruct", tp->name, "reconstruction.mrc", &tp->saved_recon);
@@ -1162,6 +1174,45 @@ kiln_document_get_denoised (KilnDocument *self,
   return tp ? tp->denoised : NULL;
 }
 
+static JsonObject *step_params_copy (JsonObject *o);
+
+/* The result of @step was just computed by the app: remember its parameters (provenance). */
+static void
+note_made_with (KilnDocument *self,
+                TimePoint    *tp,
+                KilnDocStep   step,
+                gboolean      has_result)
+{
+  JsonObject *now;
+
+  g_clear_pointer (&tp->made_with[step], json_object_unref);
+  if (!has_result || self->experiment == NULL)
+    return;
+  now = kiln_experiment_get_step (self->experiment, step_names[step]);
+  tp->made_with[step] = now != NULL ? step_params_copy (now) : json_object_new ();
+  /* the Align panel resamples the aligned stack linearly (kiln-align-panel.c) */
+  if (step == KILN_DOC_STEP_ALIGN && !json_object_has_member (tp->made_with[step], "interpolation"))
+    json_object_set_string_member (tp->made_with[step], "interpolation", "linear");
+}
+
+/* An alignment made in the app is about to be saved: experiment.json's align parameters say
+ * how the app resamples (linear), so that kiln-cli run reproduces it and skips it. */
+static void
+record_app_interpolation (KilnDocument *self)
+{
+  JsonObject *now = kiln_experiment_get_step (self->experiment, step_names[KILN_DOC_STEP_ALIGN]);
+  g_autoptr(JsonObject) o = NULL;
+  gboolean app_aligned = FALSE;
+
+  for (guint i = 0; i < self->time_points->len; i++)
+    app_aligned |= ((TimePoint *) g_ptr_array_index (self->time_points, i))->made_with[KILN_DOC_STEP_ALIGN] != NULL;
+  if (!app_aligned || (now != NULL && json_object_has_member (now, "interpolation")))
+    return;
+  o = now != NULL ? step_params_copy (now) : json_object_new ();
+  json_object_set_string_member (o, "interpolation", "linear");
+  kiln_experiment_set_step (self->experiment, step_names[KILN_DOC_STEP_ALIGN], o);
+}
+
 void
 kiln_document_set_denoised (KilnDocument   *self,
                             guint           index,
@@ -1174,6 +1225,7 @@ kiln_document_set_denoised (KilnDocument   *self,
     kiln_image_stack_ref (stack);
   g_clear_pointer (&tp->denoised, kiln_image_stack_unref);
   tp->denoised = stack;
+  note_made_with (self, tp, KILN_DOC_STEP_DENOISE, stack != NULL);
   if (stack == NULL)
     g_clear_pointer (&tp->saved_denoised, g_free);
   results_changed (self, index);
@@ -1219,7 +1271,8 @@ kiln_document_set_aligned (KilnDocument   *self,
       tp->n_xf = aligned->n_tilts;
       tp->xf = g_memdup2 (xf, sizeof (KilnXf) * aligned->n_tilts);
     }
-  else
+  note_made_with (self, tp, KILN_DOC_STEP_ALIGN, aligned != NULL);
+  if (aligned == NULL)
     {
       g_clear_pointer (&tp->saved_aligned, g_free);
       g_clear_pointer (&tp->saved_xf, g_free);
@@ -1254,6 +1307,9 @@ kiln_document_set_axis (KilnDocument *self,
 
   g_return_if_fail (tp != NULL);
   g_return_if_fail (isfinite (angle_deg) && isfinite (shift_px));
+  /* the same axis again (e.g. shown by the panel) stays kiln-cli run's if it was */
+  if (!(tp->has_axis && tp->axis_angle_deg == angle_deg && tp->axis_shift_px == shift_px))
+    tp->axis_from_pipeline = FALSE;
   tp->has_axis = TRUE;
   tp->axis_angle_deg = angle_deg;
   tp->axis_shift_px = shift_px;
@@ -1268,6 +1324,7 @@ kiln_document_clear_axis (KilnDocument *self,
 
   g_return_if_fail (tp != NULL);
   tp->has_axis = FALSE;
+  tp->axis_from_pipeline = FALSE;
   results_changed (self, index);
 }
 
@@ -1292,6 +1349,7 @@ kiln_document_set_reconstruction (KilnDocument *self,
     kiln_volume_ref (volume);
   g_clear_pointer (&tp->recon, kiln_volume_unref);
   tp->recon = volume;
+  note_made_with (self, tp, KILN_DOC_STEP_RECONSTRUCT, volume != NULL);
   g_clear_pointer (&tp->saved_recon, g_free);
   g_clear_pointer (&tp->volumes, kiln_volume_pair_free);
   results_changed (self, index);
@@ -1318,6 +1376,7 @@ kiln_document_set_labels (KilnDocument    *self,
     kiln_label_volume_ref (labels);
   g_clear_pointer (&tp->labels, kiln_label_volume_unref);
   tp->labels = labels;
+  note_made_with (self, tp, KILN_DOC_STEP_SEGMENT, labels != NULL);
   g_clear_pointer (&tp->saved_labels, g_free);
   g_clear_pointer (&tp->volumes, kiln_volume_pair_free);
   results_changed (self, index);
@@ -1542,6 +1601,8 @@ save_axis_json (KilnDocument  *self,
   json_object_set_double_member (o, "axis_angle_deg", tp->axis_angle_deg);
   json_object_set_double_member (o, "axis_shift_px", tp->axis_shift_px);
   json_object_set_boolean_member (o, "searched", FALSE);
+  /* set in the app: kiln-cli run keeps it (docs/pipeline.md) */
+  json_object_set_string_member (o, "source", "manual");
   node = json_node_init_object (json_node_alloc (), o);
   text = json_to_string (node, TRUE);
   with_nl = g_strconcat (text, "\n", NULL);
@@ -1553,6 +1614,83 @@ save_axis_json (KilnDocument  *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/* The axis was cleared in the app: an axis.json it saved earlier must not be kept by
+ * kiln-cli run. */
+static void
+remove_manual_axis_json (KilnDocument *self,
+                         TimePoint    *tp)
+{
+  g_autofree char *rel = g_strdup_printf ("%s/axis.json", tp->name);
+  g_autofree char *path = kiln_experiment_path (self->experiment, rel);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || !json_parser_load_from_file (parser, path, NULL))
+    return;
+  root = json_parser_get_root (parser);
+  if (root != NULL && JSON_NODE_HOLDS_OBJECT (root) &&
+      g_strcmp0 (json_object_get_string_member_with_default (json_node_get_object (root), "source", ""),
+                 "manual") == 0)
+    g_unlink (path);
+}
+
+/* Record in tpNN/results.json, for each result the app computed and just saved, the pipeline's
+ * provenance (hash of the parameters it was made with and of its inputs, its outputs' hashes;
+ * kiln_pipeline_record_step), so that `kiln-cli run` skips those steps while nothing changes.
+ * A result that cannot be recorded (e.g. aligned from the raw tilts, which the pipeline never
+ * does) is left to kiln-cli run, which says so in tpNN/run.log. */
+static void
+record_provenance (KilnDocument *self,
+                   TimePoint    *tp,
+                   guint         index)
+{
+  for (guint s = 0; s < KILN_DOC_N_STEPS; s++)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autoptr(JsonObject) details = NULL;
+      JsonObject *params = tp->made_with[s];
+
+      if (s == KILN_DOC_STEP_TILT_AXIS)
+        {
+          if (!tp->has_axis || tp->axis_from_pipeline)
+            continue;
+          details = json_object_new ();
+          json_object_set_double_member (details, "axis_angle_deg", tp->axis_angle_deg);
+          json_object_set_double_member (details, "axis_shift_px", tp->axis_shift_px);
+          json_object_set_boolean_member (details, "searched", FALSE);
+          json_object_set_string_member (details, "source", "manual");
+          params = NULL;   /* the pipeline's steps.axis: the app's axis is not searched */
+        }
+      else if (params == NULL)
+        continue;
+      else if (s == KILN_DOC_STEP_RECONSTRUCT && tp->has_axis)
+        {
+          details = json_object_new ();
+          json_object_set_double_member (details, "axis_angle_deg", tp->axis_angle_deg);
+          json_object_set_double_member (details, "axis_shift_px", tp->axis_shift_px);
+        }
+      /* KilnDocStep and KilnStep list the steps in the same order */
+      if (kiln_pipeline_record_step (self->experiment, index, (KilnStep) s, params, details,
+                                     "app", &local))
+        g_clear_pointer (&tp->made_with[s], json_object_unref);
+      else
+        g_debug ("%s", local->message);
+    }
+}
+
+/* A result in memory that was read from (or saved to) @abs_path and not computed again since:
+ * its file is kept as it is (rewriting it would change its bytes for kiln-cli run's hashes). */
+static gboolean
+unchanged_on_disk (KilnDocument *self,
+                   TimePoint    *tp,
+                   KilnDocStep   step,
+                   const char   *abs_path)
+{
+  return tp->made_with[step] == NULL && abs_path != NULL &&
+         path_is_inside (abs_path, self->experiment->dir) &&
+         g_file_test (abs_path, G_FILE_TEST_IS_REGULAR);
 }
 
 /* Keep a result saved earlier (and not loaded since) in the new entry. */
@@ -1597,20 +1735,23 @@ kiln_document_save (KilnDocument  *self,
           return kiln_document_save_as (self, dir, error);
         }
     }
+  record_app_interpolation (self);
   for (guint i = 0; i < self->time_points->len; i++)
     {
       TimePoint *tp = g_ptr_array_index (self->time_points, i);
       g_autoptr(JsonObject) entry = json_object_new ();
 
-      if (tp->denoised != NULL)
+      if (tp->denoised != NULL && !unchanged_on_disk (self, tp, KILN_DOC_STEP_DENOISE, tp->saved_denoised))
         {
           if (!save_result (self, entry, tp->name, "denoised", "denoised.mrc", tp->denoised,
                             &tp->saved_denoised, error))
             return FALSE;
         }
-      else if (!tp->results_loaded)
+      else if (tp->denoised != NULL || !tp->results_loaded)
         keep_saved (self, entry, "denoised", tp->saved_denoised);
-      if (tp->aligned != NULL)
+      if (tp->aligned != NULL &&
+          !(unchanged_on_disk (self, tp, KILN_DOC_STEP_ALIGN, tp->saved_aligned) &&
+            unchanged_on_disk (self, tp, KILN_DOC_STEP_ALIGN, tp->saved_xf)))
         {
           if (!save_result (self, entry, tp->name, "aligned", "aligned.mrc", tp->aligned,
                             &tp->saved_aligned, error) ||
@@ -1618,19 +1759,21 @@ kiln_document_save (KilnDocument  *self,
                             &tp->saved_xf, error))
             return FALSE;
         }
-      else if (!tp->results_loaded)
+      else if (tp->aligned != NULL || !tp->results_loaded)
         {
           keep_saved (self, entry, "aligned", tp->saved_aligned);
           keep_saved (self, entry, "alignment", tp->saved_xf);
         }
-      if (tp->has_axis)
+      if (tp->has_axis && !tp->axis_from_pipeline)
         {
           json_object_set_double_member (entry, "axis_angle_deg", tp->axis_angle_deg);
           json_object_set_double_member (entry, "axis_shift_px", tp->axis_shift_px);
           if (!save_axis_json (self, tp, error))
             return FALSE;
         }
-      if (tp->recon != NULL)
+      else if (!tp->has_axis)
+        remove_manual_axis_json (self, tp);
+      if (tp->recon != NULL && !unchanged_on_disk (self, tp, KILN_DOC_STEP_RECONSTRUCT, tp->saved_recon))
         {
           if (!save_result (self, entry, tp->name, "reconstruction", "reconstruction.mrc",
                             tp->recon, &tp->saved_recon, error))
@@ -1638,7 +1781,7 @@ kiln_document_save (KilnDocument  *self,
         }
       else
         keep_saved (self, entry, "reconstruction", tp->saved_recon);
-      if (tp->labels != NULL)
+      if (tp->labels != NULL && !unchanged_on_disk (self, tp, KILN_DOC_STEP_SEGMENT, tp->saved_labels))
         {
           if (!save_result (self, entry, tp->name, "labels", "labels.mrc", tp->labels,
                             &tp->saved_labels, error))
@@ -1648,6 +1791,7 @@ kiln_document_save (KilnDocument  *self,
         keep_saved (self, entry, "labels", tp->saved_labels);
       if (json_object_get_size (entry) > 0)
         json_object_set_object_member (results, tp->name, json_object_ref (entry));
+      record_provenance (self, tp, i);
     }
   kiln_experiment_set_step (self->experiment, "results", results);
   if (!kiln_experiment_save (self->experiment, self->experiment->dir, error))

@@ -154,15 +154,36 @@ kiln_cli_run (int    argc,
           json_builder_add_double_value (b, rep->seconds);
           json_builder_set_member_name (b, "hash");
           json_builder_add_string_value (b, rep->hash);
+          /* who made the recorded result (the app or the pipeline), and for the axis step
+           * where the axis came from (search, parameters, manual = set in the app) */
+          JsonObject *rsteps = json_object_get_object_member (r, "steps");
+          const char *sname = kiln_step_to_string (rep->step);
+          JsonObject *rec = rsteps != NULL && json_object_has_member (rsteps, sname)
+            && JSON_NODE_HOLDS_OBJECT (json_object_get_member (rsteps, sname))
+            ? json_object_get_object_member (rsteps, sname) : NULL;
+          const char *origin = rec != NULL
+            ? json_object_get_string_member_with_default (rec, "origin", "pipeline") : "pipeline";
+          JsonObject *det = rec != NULL && json_object_has_member (rec, "details")
+            && JSON_NODE_HOLDS_OBJECT (json_object_get_member (rec, "details"))
+            ? json_object_get_object_member (rec, "details") : NULL;
+          const char *axis_source = rep->step == KILN_STEP_AXIS && det != NULL
+            ? json_object_get_string_member_with_default (det, "source", NULL) : NULL;
+          json_builder_set_member_name (b, "origin");
+          json_builder_add_string_value (b, origin);
+          if (axis_source != NULL)
+            {
+              json_builder_set_member_name (b, "axis_source");
+              json_builder_add_string_value (b, axis_source);
+            }
           json_builder_end_object (b);
           if (!json)
             {
+              const char *note = g_strcmp0 (axis_source, "manual") == 0
+                ? " (axis set in the app, kept)" : g_str_equal (origin, "app") ? " (saved by the app)" : "";
               if (rep->skipped)
-                g_print ("%s %-12s skipped (unchanged)\n", tp->name,
-                         kiln_step_to_string (rep->step));
+                g_print ("%s %-12s skipped (unchanged)%s\n", tp->name, sname, note);
               else
-                g_print ("%s %-12s done in %.2f s\n", tp->name,
-                         kiln_step_to_string (rep->step), rep->seconds);
+                g_print ("%s %-12s done in %.2f s%s\n", tp->name, sname, rep->seconds, note);
             }
         }
       json_builder_end_array (b);

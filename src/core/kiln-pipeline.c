@@ -148,22 +148,18 @@ is_number (JsonNode *n)
   return t == G_TYPE_INT64 || t == G_TYPE_DOUBLE;
 }
 
-JsonObject *
-kiln_pipeline_step_params (const KilnExperiment *experiment,
-                           KilnStep              step,
-                           GError              **error)
+/* The effective parameters of @step from @rec (experiment.json's "steps".STEP, or what the app
+ * recorded when it computed a result). */
+static JsonObject *
+effective_params (const KilnExperiment *experiment,
+                  KilnStep              step,
+                  JsonObject           *rec,
+                  GError              **error)
 {
   g_autoptr(JsonObject) p = kiln_pipeline_step_defaults (step);
-  JsonObject *rec = kiln_experiment_get_step (experiment, kiln_step_to_string (step));
   g_autofree char *src = experiment->dir != NULL
     ? g_build_filename (experiment->dir, "experiment.json", NULL) : g_strdup ("experiment.json");
 
-  if (rec == NULL && json_object_has_member (experiment->steps, kiln_step_to_string (step)))
-    {
-      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
-                   "%s: steps.%s must be an object", src, kiln_step_to_string (step));
-      return NULL;
-    }
   if (rec == NULL)
     return g_steal_pointer (&p);
 
@@ -174,6 +170,20 @@ kiln_pipeline_step_params (const KilnExperiment *experiment,
       JsonNode *v = json_object_get_member (rec, key);
       if (g_str_equal (key, "results"))
         continue;
+      if (step == KILN_STEP_ALIGN && g_str_equal (key, "fixes"))
+        {
+          /* the app's hand fixes of single tilts: part of the hash (the app's aligned stack
+           * depends on them) but not applied by the pipeline (run.log says so) */
+          if (!JSON_NODE_HOLDS_ARRAY (v))
+            {
+              g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
+                           "%s: steps.align.fixes must be an array", src);
+              return NULL;
+            }
+          if (json_array_get_length (json_node_get_array (v)) > 0)
+            json_object_set_member (p, key, json_node_copy (v));
+          continue;
+        }
       if (!json_object_has_member (p, key))
         {
           g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
@@ -212,6 +222,24 @@ kiln_pipeline_step_params (const KilnExperiment *experiment,
         json_object_set_member (p, key, json_node_copy (v));
     }
   return g_steal_pointer (&p);
+}
+
+JsonObject *
+kiln_pipeline_step_params (const KilnExperiment *experiment,
+                           KilnStep              step,
+                           GError              **error)
+{
+  JsonObject *rec = kiln_experiment_get_step (experiment, kiln_step_to_string (step));
+
+  if (rec == NULL && json_object_has_member (experiment->steps, kiln_step_to_string (step)))
+    {
+      g_autofree char *src = experiment->dir != NULL
+        ? g_build_filename (experiment->dir, "experiment.json", NULL) : g_strdup ("experiment.json");
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
+                   "%s: steps.%s must be an object", src, kiln_step_to_string (step));
+      return NULL;
+    }
+  return effective_params (experiment, step, rec, error);
 }
 
 static void
@@ -329,6 +357,8 @@ typedef struct
   double                         base, span;
   FILE                          *log;
 } RunCtx;
+
+static void log_line (RunCtx *ctx, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 /* Relative path of an output of the time point. */
 static char *
@@ -461,6 +491,10 @@ run_align (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
                    in_name);
       return FALSE;
     }
+  if (json_object_has_member (p, "fixes"))
+    log_line (ctx, "align: the %u hand fixes of single tilts recorded by the app (steps.align.fixes) "
+              "are not applied by kiln-cli run: this alignment is the automatic one and differs "
+              "from the app's", json_array_get_length (json_object_get_array_member (p, "fixes")));
   g_autofree char *in_rel = out_rel (ctx, "denoised.mrc");
   g_autoptr(KilnImageStack) in = load_series (ctx, in_rel, error);
   if (in == NULL)
@@ -487,6 +521,32 @@ run_align (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   json_object_set_int_member (details, "reference_tilt", r->reference);
   kiln_align_result_free (r);
   return ok;
+}
+
+/* TRUE when tpNN/axis.json holds an axis set in the app ("source": "manual") with finite
+ * numbers. */
+static gboolean
+read_manual_axis (RunCtx *ctx, double *angle, double *shift)
+{
+  g_autofree char *rel = out_rel (ctx, "axis.json");
+  g_autofree char *path = abs_path (ctx, rel);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR) || !json_parser_load_from_file (parser, path, NULL))
+    return FALSE;
+  JsonNode *root = json_parser_get_root (parser);
+  JsonObject *o = root != NULL && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root)
+    : NULL;
+  if (o == NULL || g_strcmp0 (json_object_get_string_member_with_default (o, "source", ""),
+                              "manual") != 0)
+    return FALSE;
+  JsonNode *a = json_object_get_member (o, "axis_angle_deg");
+  JsonNode *s = json_object_get_member (o, "axis_shift_px");
+  if (a == NULL || s == NULL || !is_number (a) || !is_number (s)
+      || !isfinite (json_node_get_double (a)) || !isfinite (json_node_get_double (s)))
+    return FALSE;
+  *angle = json_node_get_double (a);
+  *shift = json_node_get_double (s);
+  return TRUE;
 }
 
 static gboolean
@@ -521,6 +581,20 @@ run_axis (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
       return FALSE;
     }
   double angle, shift, confidence = NAN;
+  const char *source = isnan (fixed_shift) ? "search" : "parameters";
+  if (read_manual_axis (ctx, &angle, &shift))
+    {
+      /* set in the app (by hand or an accepted suggestion): kept as it is, never searched
+       * again nor overwritten (docs/pipeline.md) */
+      log_line (ctx, "axis: keeping the axis set in the app (tpNN/axis.json \"source\": \"manual\": "
+                "%.6g°, %.6g px); clear it in the app or delete axis.json to search again", angle, shift);
+      json_object_set_double_member (details, "axis_angle_deg", angle);
+      json_object_set_double_member (details, "axis_shift_px", shift);
+      json_object_set_boolean_member (details, "searched", FALSE);
+      json_object_set_string_member (details, "source", "manual");
+      step_progress (1, "tilt axis set in the app", ctx);
+      return TRUE;
+    }
   if (!isnan (fixed_shift))
     {
       /* the axis as given (e.g. set by hand in the app): no search */
@@ -555,6 +629,8 @@ run_axis (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
     json_builder_add_double_value (b, confidence);
   json_builder_set_member_name (b, "searched");
   json_builder_add_boolean_value (b, isnan (fixed_shift));
+  json_builder_set_member_name (b, "source");
+  json_builder_add_string_value (b, source);
   json_builder_end_object (b);
   g_autoptr(JsonNode) root = json_builder_get_root (b);
   g_autofree char *text = json_to_string (root, TRUE);
@@ -567,6 +643,7 @@ run_axis (RunCtx *ctx, JsonObject *p, JsonObject *details, GError **error)
   if (!isnan (confidence))
     json_object_set_double_member (details, "confidence", confidence);
   json_object_set_boolean_member (details, "searched", isnan (fixed_shift));
+  json_object_set_string_member (details, "source", source);
   return TRUE;
 }
 
@@ -849,6 +926,53 @@ step_outputs (RunCtx *ctx, KilnStep step)
   return a;
 }
 
+/* A step's content hash (docs/pipeline.md): SHA-256 over the step name, the canonical JSON of
+ * its effective parameters and, per input file, its relative path and SHA-256 (recorded in
+ * @in_obj). @canon (nullable) gets the canonical parameters. */
+static char *
+step_hash (RunCtx      *ctx,
+           KilnStep     s,
+           JsonObject  *params,
+           JsonObject  *in_obj,
+           char       **canon,
+           GError     **error)
+{
+  const char *name = kiln_step_to_string (s);
+  g_autoptr(GPtrArray) inputs = step_inputs (ctx, s);
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(JsonNode) pnode = json_node_init_object (json_node_alloc (), params);
+  g_autofree char *c = kiln_pipeline_canonical_json (pnode);
+
+  g_checksum_update (sum, (const guchar *) name, strlen (name) + 1);
+  g_checksum_update (sum, (const guchar *) c, strlen (c) + 1);
+  for (guint i = 0; i < inputs->len; i++)
+    {
+      const char *rel = g_ptr_array_index (inputs, i);
+      g_autofree char *path = kiln_experiment_path (ctx->experiment, rel);
+      GError *e2 = NULL;
+      g_autofree char *h = sha256_file (path, &e2);
+      if (h == NULL)
+        {
+          if (g_error_matches (e2, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) && s > 0)
+            {
+              g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                           "%s: missing input of the %s step (run the earlier steps first)",
+                           path, name);
+              g_clear_error (&e2);
+            }
+          else
+            g_propagate_error (error, e2);
+          return NULL;
+        }
+      g_checksum_update (sum, (const guchar *) rel, strlen (rel) + 1);
+      g_checksum_update (sum, (const guchar *) h, strlen (h) + 1);
+      json_object_set_string_member (in_obj, rel, h);
+    }
+  if (canon != NULL)
+    *canon = g_steal_pointer (&c);
+  return g_strdup (g_checksum_get_string (sum));
+}
+
 /* ---------------------------------------------------------------- results files */
 
 static char *
@@ -905,9 +1029,6 @@ kiln_step_report_clear (gpointer report)
   KilnStepReport *r = report;
   g_clear_pointer (&r->hash, g_free);
 }
-
-static void
-log_line (RunCtx *ctx, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 log_line (RunCtx *ctx, const char *format, ...)
@@ -1023,37 +1144,15 @@ kiln_pipeline_run_time_point (const KilnExperiment *experiment,
       step_progress (0, name, &ctx);
 
       /* content hash */
-      g_autoptr(GPtrArray) inputs = step_inputs (&ctx, s);
       g_autoptr(GPtrArray) outputs = step_outputs (&ctx, s);
-      g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-      g_autoptr(JsonNode) pnode = json_node_init_object (json_node_alloc (), params[s]);
-      g_autofree char *canon = kiln_pipeline_canonical_json (pnode);
       g_autoptr(JsonObject) in_obj = json_object_new ();
-      g_checksum_update (sum, (const guchar *) name, strlen (name) + 1);
-      g_checksum_update (sum, (const guchar *) canon, strlen (canon) + 1);
-      for (guint i = 0; i < inputs->len; i++)
+      g_autofree char *canon = NULL;
+      g_autofree char *hash = step_hash (&ctx, s, params[s], in_obj, &canon, error);
+      if (hash == NULL)
         {
-          const char *rel = g_ptr_array_index (inputs, i);
-          g_autofree char *path = kiln_experiment_path (experiment, rel);
-          GError *e2 = NULL;
-          g_autofree char *h = sha256_file (path, &e2);
-          if (h == NULL)
-            {
-              if (g_error_matches (e2, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) && s > 0)
-                g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
-                             "%s: missing input of the %s step (run the earlier steps first)",
-                             path, name);
-              else
-                g_propagate_error (error, g_steal_pointer (&e2));
-              g_clear_error (&e2);
-              log_line (&ctx, "%s: failed: %s", name, (*error)->message);
-              goto fail;
-            }
-          g_checksum_update (sum, (const guchar *) rel, strlen (rel) + 1);
-          g_checksum_update (sum, (const guchar *) h, strlen (h) + 1);
-          json_object_set_string_member (in_obj, rel, h);
+          log_line (&ctx, "%s: failed: %s", name, (*error)->message);
+          goto fail;
         }
-      const char *hash = g_checksum_get_string (sum);
 
       /* unchanged? */
       gboolean skip = FALSE;
@@ -1156,6 +1255,118 @@ fail:
   g_free (ctx.tp_dir);
   g_free (log_path);
   return NULL;
+}
+
+/* ---------------------------------------------------------------- results made elsewhere */
+
+gboolean
+kiln_pipeline_record_step (const KilnExperiment *experiment,
+                           guint                 index,
+                           KilnStep              step,
+                           JsonObject           *params,
+                           JsonObject           *details,
+                           const char           *origin,
+                           GError              **error)
+{
+  g_return_val_if_fail (step < KILN_N_STEPS, FALSE);
+  if (experiment->dir == NULL || index >= experiment->time_points->len)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                   "time point %u of an experiment without folder or with %u time points",
+                   index + 1, experiment->time_points->len);
+      return FALSE;
+    }
+  RunCtx ctx = { 0 };
+  ctx.experiment = experiment;
+  ctx.tp = g_ptr_array_index (experiment->time_points, index);
+  if (ctx.tp->name == NULL || ctx.tp->name[0] == '\0' || ctx.tp->name[0] == '.'
+      || strchr (ctx.tp->name, '/') != NULL || strchr (ctx.tp->name, '\\') != NULL)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
+                   "%s/experiment.json: time point name “%s” cannot be a folder name",
+                   experiment->dir, ctx.tp->name ? ctx.tp->name : "");
+      return FALSE;
+    }
+  const char *name = kiln_step_to_string (step);
+  g_autofree char *tp_dir = kiln_experiment_path (experiment, ctx.tp->name);
+  g_autofree char *log_path = g_build_filename (tp_dir, "run.log", NULL);
+  g_autoptr(JsonObject) p = NULL;
+  g_autoptr(JsonObject) results = NULL;
+  g_autoptr(JsonObject) in_obj = json_object_new ();
+  g_autoptr(JsonObject) out_obj = json_object_new ();
+  g_autoptr(GPtrArray) outputs = step_outputs (&ctx, step);
+  g_autofree char *hash = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  g_autofree char *stamp = NULL;
+  JsonObject *r;
+  GError *local = NULL;
+  gboolean ok = FALSE;
+
+  if (origin == NULL)
+    origin = "app";
+  if (g_mkdir_with_parents (tp_dir, 0777) == 0)
+    ctx.log = g_fopen (log_path, "a");
+
+  p = params != NULL ? effective_params (experiment, step, params, &local)
+                     : kiln_pipeline_step_params (experiment, step, &local);
+  if (p == NULL)
+    goto out;
+  results = kiln_pipeline_load_results (experiment, index, &local);
+  if (local != NULL)
+    goto out;
+  if (results == NULL)
+    {
+      results = json_object_new ();
+      json_object_set_string_member (results, "time_point", ctx.tp->name);
+      json_object_set_object_member (results, "steps", json_object_new ());
+    }
+  hash = step_hash (&ctx, step, p, in_obj, NULL, &local);
+  if (hash == NULL)
+    goto out;
+  for (guint i = 0; i < outputs->len; i++)
+    {
+      const char *rel = g_ptr_array_index (outputs, i);
+      g_autofree char *path = kiln_experiment_path (experiment, rel);
+      g_autofree char *h = sha256_file (path, &local);
+      if (h == NULL)
+        goto out;
+      json_object_set_string_member (out_obj, rel, h);
+    }
+  now = g_date_time_new_now_utc ();
+  stamp = g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+  r = json_object_new ();
+  json_object_set_string_member (r, "hash", hash);
+  json_object_set_object_member (r, "parameters", json_object_ref (p));
+  json_object_set_object_member (r, "inputs", json_object_ref (in_obj));
+  json_object_set_object_member (r, "outputs", json_object_ref (out_obj));
+  if (details != NULL)
+    {
+      g_autoptr(JsonNode) dn = json_node_init_object (json_node_alloc (), details);
+      json_object_set_member (r, "details", json_node_copy (dn));
+    }
+  else
+    json_object_set_object_member (r, "details", json_object_new ());
+  json_object_set_string_member (r, "origin", origin);
+  json_object_set_double_member (r, "seconds", 0);
+  json_object_set_string_member (r, "software_version", PACKAGE_VERSION);
+  json_object_set_string_member (r, "finished_utc", stamp);
+  json_object_set_object_member (json_object_get_object_member (results, "steps"), name, r);
+  json_object_set_string_member (results, "software_version", PACKAGE_VERSION);
+  if (!save_results (experiment, ctx.tp, results, &local))
+    goto out;
+  log_line (&ctx, "%s: recorded the result saved by the %s (hash %.16s)", name, origin, hash);
+  ok = TRUE;
+
+out:
+  if (!ok)
+    {
+      log_line (&ctx, "%s: the result saved by the %s is not recorded (kiln-cli run will compute "
+                "it again): %s", name, origin, local->message);
+      g_propagate_error (error, local);
+    }
+  if (ctx.log != NULL)
+    fclose (ctx.log);
+  return ok;
 }
 
 /* ---------------------------------------------------------------- merge */
@@ -1309,6 +1520,35 @@ range_of (const KilnExperiment *experiment, const char *step, const char *key,
   return *n > 0;
 }
 
+/* The number of time points whose merged record of @step has the string @value at @key
+ * (in "details" when @in_details). */
+static guint
+count_results (const KilnExperiment *experiment, const char *step, gboolean in_details,
+               const char *key, const char *value)
+{
+  JsonObject *so = kiln_experiment_get_step (experiment, step);
+  guint n = 0;
+  if (so == NULL || !json_object_has_member (so, "results")
+      || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (so, "results")))
+    return 0;
+  JsonObject *res = json_object_get_object_member (so, "results");
+  g_autoptr(GList) tps = json_object_get_members (res);
+  for (GList *l = tps; l != NULL; l = l->next)
+    {
+      JsonNode *tn = json_object_get_member (res, l->data);
+      JsonObject *t = JSON_NODE_HOLDS_OBJECT (tn) ? json_node_get_object (tn) : NULL;
+      if (t != NULL && in_details)
+        t = json_object_has_member (t, "details")
+          && JSON_NODE_HOLDS_OBJECT (json_object_get_member (t, "details"))
+          ? json_object_get_object_member (t, "details") : NULL;
+      JsonNode *v = t != NULL ? json_object_get_member (t, key) : NULL;
+      if (v != NULL && JSON_NODE_HOLDS_VALUE (v) && json_node_get_value_type (v) == G_TYPE_STRING
+          && g_strcmp0 (json_node_get_string (v), value) == 0)
+        n++;
+    }
+  return n;
+}
+
 static void
 append_range (GString *s, const KilnExperiment *e, const char *step, const char *key,
               const char *what, const char *unit)
@@ -1373,6 +1613,13 @@ kiln_pipeline_methods (const KilnExperiment *experiment,
         case KILN_STEP_AXIS:
           append_range (s, experiment, name, "axis_angle_deg", "Axis angle found", " °");
           append_range (s, experiment, name, "axis_shift_px", "Axis shift found", " px");
+          {
+            guint n_manual = count_results (experiment, name, TRUE, "source", "manual");
+            if (n_manual > 0)
+              g_string_append_printf (s, " For %u time point(s) the axis was set in the Kiln app "
+                                      "(by hand or an accepted suggestion) and not searched.",
+                                      n_manual);
+          }
           break;
         case KILN_STEP_RECONSTRUCT:
           append_range (s, experiment, name, "iterations_done", "Iterations done", "");
@@ -1388,6 +1635,10 @@ kiln_pipeline_methods (const KilnExperiment *experiment,
         default:
           break;
         }
+      guint n_app = count_results (experiment, name, FALSE, "origin", "app");
+      if (n_app > 0 && st != KILN_STEP_AXIS)
+        g_string_append_printf (s, " For %u time point(s) this step was computed interactively "
+                                "in the Kiln app with these parameters.", n_app);
       double lo, hi, sum;
       guint n;
       if (range_of (experiment, name, NULL, &lo, &hi, &sum, &n))

@@ -9,7 +9,9 @@
  * the time point; experiment.json is only read by workers); a step whose hash is unchanged and
  * whose outputs still have their recorded SHA-256 is skipped. kiln_pipeline_merge() copies every
  * time point's results into experiment.json ("steps".STEP."results".tpNN). A log with timings
- * is appended to tpNN/run.log.
+ * is appended to tpNN/run.log. An axis set in the app (tpNN/axis.json with "source": "manual")
+ * is kept by the axis step, never searched again; results saved by the app carry the same
+ * provenance (kiln_pipeline_record_step), so a run skips them while nothing changed.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -78,6 +80,21 @@ JsonObject *kiln_pipeline_run_time_point (const KilnExperiment  *experiment,
                                           gpointer               progress_data,
                                           GError               **error);
 void        kiln_step_report_clear       (gpointer               report);
+
+/* Record in tpNN/results.json that the outputs of @step for time point @index, already saved
+ * in the pipeline layout (tpNN/aligned.mrc, …) by someone else (@origin, e.g. "app"), were made
+ * from @params (a "steps".STEP object as experiment.json holds it; NULL = the experiment's
+ * current one): the same hash, parameters, inputs and outputs kiln_pipeline_run_time_point
+ * would record (plus "origin"), so that a following run skips the step while nothing changed.
+ * @details (nullable) is copied. A missing input or output is an error naming the file; the
+ * outcome is also appended to tpNN/run.log. */
+gboolean    kiln_pipeline_record_step    (const KilnExperiment  *experiment,
+                                          guint                  index,
+                                          KilnStep               step,
+                                          JsonObject            *params,
+                                          JsonObject            *details,
+                                          const char            *origin,
+                                          GError               **error);
 
 /* The results of time point @index (tpNN/results.json), or NULL (no error) when absent. */
 JsonObject *kiln_pipeline_load_results   (const KilnExperiment  *experiment,

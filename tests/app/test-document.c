@@ -1,7 +1,8 @@
 /* test-document.c — the document's step results and parameters: Save writes them into the
  * experiment folder and a reopened document gets them back (reconstruction + labels preferred
  * over the simulator's truth), undo/redo of parameter changes round-trips through a panel, and a
- * single imported series cannot be saved as an experiment.
+ * single imported series cannot be saved as an experiment; what the app saves carries the
+ * pipeline's provenance, so `kiln-cli run` skips it and keeps the app's tilt axis.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -391,6 +392,262 @@ test_pipeline_layout (void)
   g_assert_cmpuint (max_label, >=, 1);
 }
 
+/* ---- The app and kiln-cli run agree on provenance --------------------------------------- */
+
+static JsonObject *
+parse_json_text (const char *text)
+{
+  g_autoptr(JsonParser) p = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (json_parser_load_from_data (p, text, -1, &error));
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)));
+  return json_object_ref (json_node_get_object (json_parser_get_root (p)));
+}
+
+static JsonObject *
+parse_json_file (const char *path)
+{
+  g_autofree char *text = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  return parse_json_text (text);
+}
+
+static char *
+sha_of (const char *path)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
+}
+
+/* `kiln-cli run DIR --json`: which steps of the only time point were skipped, as "dasrsm"
+ * letters (upper case = skipped, lower case = run) in pipeline order. */
+static char *
+run_pattern (const char *dir,
+             JsonObject **time_point)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonObject) o = NULL;
+  JsonArray *steps;
+  GString *s = g_string_new (NULL);
+  const char *letters = "dasrsm";
+
+  g_assert_cmpint (kiln_test_run_cli (&out, &err, "run", dir, "--threads", "2", "--json", NULL), ==, 0);
+  o = parse_json_text (out);
+  *time_point = json_object_ref (json_array_get_object_element (json_object_get_array_member (o, "time_points"), 0));
+  steps = json_object_get_array_member (*time_point, "steps");
+  g_assert_cmpuint (json_array_get_length (steps), ==, 6);
+  for (guint i = 0; i < 6; i++)
+    {
+      JsonObject *st = json_array_get_object_element (steps, i);
+      gboolean skipped = json_object_get_boolean_member (st, "skipped");
+      g_string_append_c (s, skipped ? g_ascii_toupper (letters[i]) : letters[i]);
+    }
+  return g_string_free (s, FALSE);
+}
+
+static JsonObject *
+step_record (const char *dir,
+             const char *step)
+{
+  g_autofree char *path = g_build_filename (dir, "tp01", "results.json", NULL);
+  g_autoptr(JsonObject) r = parse_json_file (path);
+  JsonObject *steps = json_object_get_object_member (r, "steps");
+
+  if (!json_object_has_member (steps, step))
+    return NULL;
+  return json_object_ref (json_object_get_object_member (steps, step));
+}
+
+/* The app aligns, sets the axis by hand, reconstructs and segments one small time point (64² px,
+ * 21 tilts) and saves; `kiln-cli run` then skips every step the app did (exact: same hashes),
+ * keeps the app's axis, and after a parameter change re-runs that step and the ones after it. */
+static void
+test_app_pipeline_provenance (void)
+{
+  KilnSimParams params;
+  g_autofree char *dir = kiln_test_tmpfile ("provenance-demo");
+  g_autofree char *axis_path = g_build_filename (dir, "tp01", "axis.json", NULL);
+  g_autofree char *log_path = g_build_filename (dir, "tp01", "run.log", NULL);
+  g_autofree char *vpath = g_build_filename (dir, "tp01", "truth", "volume.mrc", NULL);
+  g_autofree char *lpath = g_build_filename (dir, "tp01", "truth", "labels.mrc", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnExperiment) e = NULL;
+  g_autoptr(KilnDocument) doc = NULL;
+  g_autoptr(JsonObject) den = json_object_new ();
+  g_autoptr(JsonObject) align = json_object_new ();
+  g_autoptr(JsonObject) recon = json_object_new ();
+  g_autoptr(JsonObject) recon2 = json_object_new ();
+  g_autoptr(JsonObject) align2 = json_object_new ();
+  g_autoptr(JsonObject) seg = json_object_new ();
+  g_autoptr(JsonObject) tp = NULL;
+  g_autoptr(JsonObject) rec = NULL;
+  g_autoptr(JsonObject) axis_file = NULL;
+  g_autoptr(KilnImageStack) aligned = NULL;
+  g_autoptr(KilnVolume) v = NULL;
+  g_autoptr(KilnLabelVolume) l = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *pattern = NULL;
+  g_autofree char *axis_sha = NULL;
+  g_autofree char *axis_sha2 = NULL;
+  g_autofree char *log_text = NULL;
+  KilnAlignParams ap;
+  KilnAlignResult *ar;
+  KilnImageStack *denoised;
+  JsonObject *details;
+  const char *app_steps[] = { "align", "axis", "reconstruct", "segment" };
+
+  /* a small experiment: 64² px (the field of view kept), ±40° every 4° = 21 tilts */
+  kiln_sim_params_init (&params, KILN_SIM_PRESET_TEACHING);
+  params.n_time_points = 1;
+  params.pixel_size_nm *= (double) params.size_px / 64;
+  params.size_px = 64;
+  params.tilt_step_deg = 4;
+  g_assert_true (kiln_sim_write_experiment (&params, dir, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  e = kiln_experiment_load (dir, &error);
+  g_assert_no_error (error);
+  json_object_set_string_member (den, "profile", "fast");
+  kiln_experiment_set_step (e, "denoise", den);
+  g_assert_true (kiln_experiment_save (e, dir, &error));
+  g_assert_no_error (error);
+  /* the pipeline denoises (the app's steps start from its denoised series) */
+  g_assert_cmpint (kiln_test_run_cli (&out, &err, "run", dir, "--steps", "denoise", "--threads", "2", NULL), ==, 0);
+
+  doc = app_test_open (dir);
+  denoised = kiln_document_get_denoised (doc, 0);
+  g_assert_nonnull (denoised);
+  g_assert_cmpuint (denoised->n_tilts, ==, 21);
+
+  /* the app: xcorr alignment of the denoised series, computed here as the Align panel does
+   * (resampled linearly: Save records "interpolation": "linear" in steps.align) */
+  json_object_set_string_member (align, "method", "xcorr");
+  json_object_set_double_member (align, "axis_angle_deg", 0);
+  kiln_document_set_step_params_discrete (doc, KILN_DOC_STEP_ALIGN, align);
+  kiln_align_params_init (&ap);
+  ap.method = KILN_ALIGN_XCORR;
+  ar = kiln_align_series (denoised, &ap, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  aligned = kiln_align_apply (denoised, ar->xf, KILN_INTERP_LINEAR, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  kiln_document_set_aligned (doc, 0, ar->xf, aligned);
+  kiln_align_result_free (ar);
+  /* an axis fixed by hand (not what a search would give to 1e-9) */
+  kiln_document_set_axis (doc, 0, 3.25, -1.5);
+  /* "reconstruct" and "segment": the truth volume and labels stand in for the app's results
+   * (provenance does not depend on their content) */
+  json_object_set_string_member (recon, "method", "wbp");
+  kiln_document_set_step_params_discrete (doc, KILN_DOC_STEP_RECONSTRUCT, recon);
+  v = kiln_mrc_load_volume (vpath, NULL, &error);
+  g_assert_no_error (error);
+  kiln_document_set_reconstruction (doc, 0, v);
+  json_object_set_boolean_member (seg, "otsu", TRUE);
+  json_object_set_int_member (seg, "erode_voxels", 0);
+  kiln_document_set_step_params_discrete (doc, KILN_DOC_STEP_SEGMENT, seg);
+  l = kiln_mrc_load_labels (lpath, NULL, &error);
+  g_assert_no_error (error);
+  kiln_document_set_labels (doc, 0, l);
+  g_assert_true (kiln_document_save (doc, &error));
+  g_assert_no_error (error);
+
+  g_clear_pointer (&e, kiln_experiment_free);
+  e = kiln_experiment_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_object_get_string_member (kiln_experiment_get_step (e, "align"), "interpolation"), ==, "linear");
+
+  /* the app recorded the pipeline's provenance for each of its steps */
+  for (guint i = 0; i < G_N_ELEMENTS (app_steps); i++)
+    {
+      g_clear_pointer (&rec, json_object_unref);
+      rec = step_record (dir, app_steps[i]);
+      g_assert_nonnull (rec);
+      g_assert_cmpstr (json_object_get_string_member (rec, "origin"), ==, "app");
+      g_assert_cmpuint (strlen (json_object_get_string_member (rec, "hash")), ==, 64);
+    }
+  axis_file = parse_json_file (axis_path);
+  g_assert_cmpstr (json_object_get_string_member (axis_file, "source"), ==, "manual");
+  axis_sha = sha_of (axis_path);
+
+  /* kiln-cli run: every step done (denoise by the pipeline, the rest by the app) is skipped;
+   * measure runs (nobody did it) */
+  pattern = run_pattern (dir, &tp);
+  g_assert_cmpstr (pattern, ==, "DASRSm");
+  {
+    JsonArray *steps = json_object_get_array_member (tp, "steps");
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (steps, 0), "origin"), ==, "pipeline");
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (steps, 1), "origin"), ==, "app");
+    g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (steps, 2), "axis_source"), ==, "manual");
+  }
+  axis_sha2 = sha_of (axis_path);
+  g_assert_cmpstr (axis_sha, ==, axis_sha2);
+  /* the methods paragraph (from the merged results) says what was done in the app */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (kiln_test_run_cli (&out, &err, "methods", dir, NULL), ==, 0);
+  g_assert_nonnull (strstr (out, "For 1 time point(s) the axis was set in the Kiln app"));
+  g_assert_nonnull (strstr (out, "For 1 time point(s) this step was computed interactively in the Kiln app"));
+
+  /* a reconstruction parameter changed in the app: reconstruct, segment and measure rerun */
+  json_object_set_string_member (recon2, "method", "sirt");
+  json_object_set_int_member (recon2, "iterations", 2);
+  kiln_document_set_step_params_discrete (doc, KILN_DOC_STEP_RECONSTRUCT, recon2);
+  g_assert_true (kiln_document_save (doc, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&pattern, g_free);
+  g_clear_pointer (&tp, json_object_unref);
+  pattern = run_pattern (dir, &tp);
+  g_assert_cmpstr (pattern, ==, "DASrsm");
+  /* the reconstruction used the app's axis (exact: %.17g JSON numbers) */
+  g_clear_pointer (&rec, json_object_unref);
+  rec = step_record (dir, "reconstruct");
+  g_assert_false (json_object_has_member (rec, "origin"));
+  details = json_object_get_object_member (rec, "details");
+  g_assert_cmpfloat (json_object_get_double_member (details, "axis_angle_deg"), ==, 3.25);
+  g_assert_cmpfloat (json_object_get_double_member (details, "axis_shift_px"), ==, -1.5);
+
+  /* an alignment parameter changed: align reruns, the axis step keeps the app's axis (not
+   * searched, axis.json untouched, said in run.log), then everything after it reruns */
+  json_object_set_string_member (align2, "method", "com");
+  json_object_set_double_member (align2, "axis_angle_deg", 0);
+  kiln_document_set_step_params_discrete (doc, KILN_DOC_STEP_ALIGN, align2);
+  g_assert_true (kiln_document_save (doc, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&pattern, g_free);
+  g_clear_pointer (&tp, json_object_unref);
+  pattern = run_pattern (dir, &tp);
+  g_assert_cmpstr (pattern, ==, "Dasrsm");
+  g_clear_pointer (&axis_sha2, g_free);
+  axis_sha2 = sha_of (axis_path);
+  g_assert_cmpstr (axis_sha, ==, axis_sha2);
+  g_clear_pointer (&rec, json_object_unref);
+  rec = step_record (dir, "axis");
+  details = json_object_get_object_member (rec, "details");
+  g_assert_cmpstr (json_object_get_string_member (details, "source"), ==, "manual");
+  g_assert_false (json_object_get_boolean_member (details, "searched"));
+  g_assert_cmpfloat (json_object_get_double_member (details, "axis_angle_deg"), ==, 3.25);
+  g_assert_cmpfloat (json_object_get_double_member (details, "axis_shift_px"), ==, -1.5);
+  g_assert_true (g_file_get_contents (log_path, &log_text, NULL, NULL));
+  g_assert_nonnull (strstr (log_text, "keeping the axis set in the app"));
+  g_assert_nonnull (strstr (log_text, "align: recorded the result saved by the app"));
+
+  /* the axis cleared in the app: Save removes its manual axis.json (a run searches again) and a
+   * reopened document has no axis */
+  kiln_document_clear_axis (doc, 0);
+  g_assert_true (kiln_document_save (doc, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (axis_path, G_FILE_TEST_EXISTS));
+  g_clear_object (&doc);
+  doc = app_test_open (dir);
+  g_assert_false (kiln_document_get_axis (doc, 0, NULL, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -408,5 +665,6 @@ main (int argc, char **argv)
   g_test_add_func ("/app/document/autosave-restore", test_autosave_restore);
   g_test_add_func ("/app/document/methods", test_methods);
   g_test_add_func ("/app/document/pipeline-layout", test_pipeline_layout);
+  g_test_add_func ("/app/document/app-pipeline-provenance", test_app_pipeline_provenance);
   return g_test_run ();
 }

@@ -607,6 +607,141 @@ test_parallel_merge (void)
   g_assert_cmpstr (ej_good, ==, ej_still);
 }
 
+/* Results made elsewhere (the app): kiln_pipeline_record_step gives them the hash a run would
+ * give (exact string equality), so a run skips them; an axis.json with "source": "manual" is
+ * kept by the axis step even when forced; app-only align "fixes" are part of the hash. One time
+ * point of 64² px, 21 tilts (±40° every 4°). */
+static void
+test_record_step (void)
+{
+  KilnSimParams p;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(KilnExperiment) e = NULL;
+  g_autofree char *dir = kiln_test_tmpfile ("record");
+  g_autofree char *axis_path = g_build_filename (dir, "tp01", "axis.json", NULL);
+  g_autofree char *log_path = g_build_filename (dir, "tp01", "run.log", NULL);
+  g_autofree char *axis_sha = NULL;
+  g_autofree char *axis_sha2 = NULL;
+  g_autofree char *hash_run = NULL;
+  g_autofree char *log_text = NULL;
+  g_autoptr(JsonObject) details = json_object_new ();
+  g_autoptr(JsonObject) other = json_object_new ();
+  g_autoptr(JsonObject) results = NULL;
+  g_autoptr(JsonObject) ap = NULL;
+  JsonObject *rec;
+  const char *manual = "{ \"axis_angle_deg\": 2.5, \"axis_shift_px\": 0.75, \"searched\": false, "
+                       "\"source\": \"manual\" }\n";
+
+  kiln_sim_params_init (&p, KILN_SIM_PRESET_TEACHING);
+  double f = (double) p.size_px / 64;
+  p.pixel_size_nm *= f;
+  p.depth_px = MAX (8u, (guint) lround (p.depth_px / f));
+  p.axis_shift_px /= f;
+  p.drift_sigma_px /= f;
+  p.size_px = 64;
+  p.n_time_points = 1;
+  p.tilt_step_deg = 4;
+  p.reference_frames = 2;
+  g_assert_true (kiln_sim_write_experiment (&p, dir, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  e = kiln_experiment_load (dir, &error);
+  g_assert_no_error (error);
+  set_member (e->steps, "denoise", "profile", str ("fast"));
+  set_member (e->steps, "reconstruct", "method", str ("wbp"));
+  g_assert_true (kiln_experiment_save (e, dir, &error));
+  g_assert_no_error (error);
+
+  /* the pipeline denoises, aligns and reconstructs (with the app's axis, written as the app
+   * does); its own reconstruct hash is the reference */
+  g_array_unref (run (e, 0, (1u << KILN_STEP_DENOISE) | (1u << KILN_STEP_ALIGN), FALSE));
+  kiln_test_write_bytes (axis_path, manual, strlen (manual));
+  axis_sha = sha256_of (axis_path);
+  json_object_set_double_member (details, "axis_angle_deg", 2.5);
+  json_object_set_double_member (details, "axis_shift_px", 0.75);
+  json_object_set_string_member (details, "source", "manual");
+  g_assert_true (kiln_pipeline_record_step (e, 0, KILN_STEP_AXIS, NULL, details, "app", &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(GArray) r = run (e, 0, (1u << KILN_STEP_AXIS) | (1u << KILN_STEP_RECONSTRUCT), FALSE);
+    g_assert_true (g_array_index (r, KilnStepReport, 0).skipped);    /* recorded by the "app" */
+    g_assert_false (g_array_index (r, KilnStepReport, 1).skipped);
+    hash_run = g_strdup (g_array_index (r, KilnStepReport, 1).hash);
+  }
+  results = kiln_pipeline_load_results (e, 0, &error);
+  g_assert_no_error (error);
+  rec = json_object_get_object_member (json_object_get_object_member (results, "steps"), "reconstruct");
+  g_assert_cmpfloat (json_object_get_double_member (json_object_get_object_member (rec, "details"),
+                                                    "axis_angle_deg"), ==, 2.5);
+
+  /* recording the same output with the experiment's parameters gives the run's hash exactly */
+  g_assert_true (kiln_pipeline_record_step (e, 0, KILN_STEP_RECONSTRUCT, NULL, NULL, "app", &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&results, json_object_unref);
+  results = kiln_pipeline_load_results (e, 0, &error);
+  rec = json_object_get_object_member (json_object_get_object_member (results, "steps"), "reconstruct");
+  g_assert_cmpstr (json_object_get_string_member (rec, "hash"), ==, hash_run);
+  g_assert_cmpstr (json_object_get_string_member (rec, "origin"), ==, "app");
+  {
+    g_autoptr(GArray) r = run (e, 0, 1u << KILN_STEP_RECONSTRUCT, FALSE);
+    g_assert_true (g_array_index (r, KilnStepReport, 0).skipped);
+  }
+  /* …and with other parameters (the app's result made differently): the run redoes it */
+  json_object_set_string_member (other, "method", "sirt");
+  g_assert_true (kiln_pipeline_record_step (e, 0, KILN_STEP_RECONSTRUCT, other, NULL, "app", &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(GArray) r = run (e, 0, 1u << KILN_STEP_RECONSTRUCT, FALSE);
+    g_assert_false (g_array_index (r, KilnStepReport, 0).skipped);
+    g_assert_cmpstr (g_array_index (r, KilnStepReport, 0).hash, ==, hash_run);
+  }
+
+  /* a forced axis step keeps the manual axis (file untouched, reported as manual) */
+  {
+    g_autoptr(GArray) r = run (e, 0, 1u << KILN_STEP_AXIS, TRUE);
+    g_assert_false (g_array_index (r, KilnStepReport, 0).skipped);
+  }
+  axis_sha2 = sha256_of (axis_path);
+  g_assert_cmpstr (axis_sha, ==, axis_sha2);
+  g_clear_pointer (&results, json_object_unref);
+  results = kiln_pipeline_load_results (e, 0, &error);
+  rec = json_object_get_object_member (json_object_get_object_member (results, "steps"), "axis");
+  rec = json_object_get_object_member (rec, "details");
+  g_assert_cmpstr (json_object_get_string_member (rec, "source"), ==, "manual");
+  g_assert_false (json_object_get_boolean_member (rec, "searched"));
+  g_assert_cmpfloat (json_object_get_double_member (rec, "axis_shift_px"), ==, 0.75);
+
+  /* a missing output/input is an error naming the file, and said in run.log */
+  g_assert_false (kiln_pipeline_record_step (e, 0, KILN_STEP_MEASURE, NULL, NULL, "app", &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "labels.mrc"));
+  g_clear_error (&error);
+  g_assert_true (g_file_get_contents (log_path, &log_text, NULL, NULL));
+  g_assert_nonnull (strstr (log_text, "measure: the result saved by the app is not recorded"));
+  g_assert_nonnull (strstr (log_text, "axis: keeping the axis set in the app"));
+
+  /* the app's hand fixes of the alignment are a parameter (in the hash); not an array: error */
+  {
+    g_autoptr(JsonArray) fixes = json_array_new ();
+    json_array_add_int_element (fixes, 3);
+    set_member (e->steps, "align", "fixes", json_node_init_array (json_node_alloc (), fixes));
+    ap = kiln_pipeline_step_params (e, KILN_STEP_ALIGN, &error);
+    g_assert_no_error (error);
+    g_assert_true (json_object_has_member (ap, "fixes"));
+    g_autoptr(GArray) r = run (e, 0, 1u << KILN_STEP_ALIGN, FALSE);
+    g_assert_false (g_array_index (r, KilnStepReport, 0).skipped);
+    g_clear_pointer (&log_text, g_free);
+    g_assert_true (g_file_get_contents (log_path, &log_text, NULL, NULL));
+    g_assert_nonnull (strstr (log_text, "hand fixes"));
+    set_member (e->steps, "align", "fixes", str ("3"));
+    g_clear_pointer (&ap, json_object_unref);
+    ap = kiln_pipeline_step_params (e, KILN_STEP_ALIGN, &error);
+    g_assert_null (ap);
+    g_assert_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA);
+    g_assert_nonnull (strstr (error->message, "experiment.json"));
+    g_assert_nonnull (strstr (error->message, "fixes"));
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -616,6 +751,7 @@ main (int argc, char **argv)
   g_test_add_func ("/pipeline/change-parameter", test_change_parameter);
   g_test_add_func ("/pipeline/cancel", test_cancel);
   g_test_add_func ("/pipeline/parallel-merge", test_parallel_merge);
+  g_test_add_func ("/pipeline/record-step", test_record_step);
   int status = g_test_run ();
   g_free (exp_dir);
   return status;
