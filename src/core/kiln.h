@@ -117,6 +117,9 @@
 #if __has_include ("kiln-neck-model.h")
 # include "kiln-neck-model.h"
 #endif
+#if __has_include ("kiln-isosurface.h")
+# include "kiln-isosurface.h"
+#endif
 #if __has_include ("kiln-pipeline.h")
 # include "kiln-pipeline.h"
 #endif
