@@ -51,7 +51,28 @@ typedef struct
   gboolean         ready;        /* every texture complete */
   gsize            bytes;
   guint64          used;         /* LRU stamp */
+  /* isosurface mesh (main thread; the worker only fills its Job) */
+  GCancellable    *mesh_job;     /* the extraction under way, NULL if none */
+  double           mesh_job_thr; /* its threshold (volume units) */
+  KilnMesh        *mesh;         /* extracted, not yet uploaded */
+  double           mesh_cpu_thr; /* the threshold of ->mesh */
+  double           mesh_failed_thr; /* the last threshold whose extraction failed, NAN if none */
+  GLuint           mesh_vao;
+  GLuint           mesh_buf[4];  /* positions, normals, labels, indices */
+  gsize            mesh_n_indices;
+  double           mesh_gl_thr;  /* the threshold of the uploaded mesh, NAN if none */
 } Entry;
+
+/* A worker's job: prepare an entry (prefetch) and/or extract its isosurface mesh. */
+typedef struct
+{
+  Entry        *e;
+  gboolean      prepare;
+  double        thr;             /* NAN: no mesh */
+  GCancellable *cancellable;
+  KilnMesh     *mesh;
+  GError       *error;
+} Job;
 
 struct _KilnVolumeView
 {
@@ -76,6 +97,7 @@ struct _KilnVolumeView
   /* interaction: render at reduced resolution while TRUE */
   gboolean         interactive;  /* set by the caller (playing) */
   gboolean         no_skipping;  /* benchmarks: measure without empty-space skipping */
+  gboolean         no_mesh;      /* tests and benchmarks: always ray-cast the isosurface */
   gboolean         dragging;
   guint            interact_id;  /* a brief interactive period (zoom, time-point switch) */
   GLuint           low_fbo;
@@ -101,6 +123,7 @@ struct _KilnVolumeView
 
   /* GL */
   GLuint           ray_program;
+  GLuint           mesh_program; /* 0: the mesh shaders failed, the ray caster draws */
   GLuint           box_program;
   GLuint           vao;
   GLuint           box_vao;
@@ -357,6 +380,7 @@ entry_new (KilnVolume      *volume,
   e->labels = labels ? kiln_label_volume_ref (labels) : NULL;
   g_mutex_init (&e->lock);
   g_cond_init (&e->cond);
+  e->mesh_job_thr = e->mesh_cpu_thr = e->mesh_failed_thr = e->mesh_gl_thr = NAN;
   return e;
 }
 
@@ -378,6 +402,10 @@ entry_unref (Entry *e)
   g_free (e->norm);
   g_free (e->labels16);
   g_free (e->bricks);
+  if (e->mesh_job != NULL)
+    g_cancellable_cancel (e->mesh_job);
+  g_clear_object (&e->mesh_job);
+  g_clear_pointer (&e->mesh, kiln_mesh_free);
   g_mutex_clear (&e->lock);
   g_cond_clear (&e->cond);
   g_free (e);
@@ -485,12 +513,28 @@ entry_prepare (Entry *e)
 }
 
 static void
-prepare_thread (GTask        *task,
-                gpointer      source,
-                gpointer      task_data,
-                GCancellable *cancellable)
+job_free (Job *j)
 {
-  entry_prepare (task_data);
+  entry_unref (j->e);
+  g_clear_object (&j->cancellable);
+  g_clear_pointer (&j->mesh, kiln_mesh_free);
+  g_clear_error (&j->error);
+  g_free (j);
+}
+
+static void
+job_thread (GTask        *task,
+            gpointer      source,
+            gpointer      task_data,
+            GCancellable *cancellable)
+{
+  Job *j = task_data;
+
+  if (j->prepare)
+    entry_prepare (j->e);
+  if (!isnan (j->thr))
+    j->mesh = kiln_isosurface_extract (j->e->volume, j->e->labels, (float) j->thr, j->cancellable,
+                                       NULL, NULL, &j->error);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -504,6 +548,14 @@ entry_drop_gl (Entry *e)
   if (e->brick_tex)
     glDeleteTextures (1, &e->brick_tex);
   e->volume_tex = e->label_tex = e->brick_tex = 0;
+  if (e->mesh_buf[0])
+    glDeleteBuffers (4, e->mesh_buf);
+  if (e->mesh_vao)
+    glDeleteVertexArrays (1, &e->mesh_vao);
+  memset (e->mesh_buf, 0, sizeof e->mesh_buf);
+  e->mesh_vao = 0;
+  e->mesh_n_indices = 0;
+  e->mesh_gl_thr = NAN;
   e->uploaded_z = 0;
   e->ready = FALSE;
 }
@@ -621,6 +673,8 @@ cache_trim (KilnVolumeView *self)
           gtk_gl_area_make_current (GTK_GL_AREA (self));
           entry_drop_gl (oldest);
         }
+      if (oldest->mesh_job != NULL)
+        g_cancellable_cancel (oldest->mesh_job);
       g_ptr_array_remove_index_fast (self->cache, oldest_i);
     }
 }
@@ -662,14 +716,121 @@ ensure_upload_idle (KilnVolumeView *self)
 }
 
 static void
-on_prepared (GObject      *source,
+on_job_done (GObject      *source,
              GAsyncResult *result,
              gpointer      user_data)
 {
   KilnVolumeView *self = KILN_VOLUME_VIEW (source);
+  Job *j = g_task_get_task_data (G_TASK (result));
+  Entry *e = j->e;
 
-  if (self->cache != NULL)
+  if (j->prepare && self->cache != NULL)
     ensure_upload_idle (self);
+  if (isnan (j->thr) || e->mesh_job != j->cancellable)
+    return;   /* no mesh asked, or superseded by another threshold */
+  g_clear_object (&e->mesh_job);
+  if (j->mesh != NULL)
+    {
+      g_clear_pointer (&e->mesh, kiln_mesh_free);
+      e->mesh = g_steal_pointer (&j->mesh);
+      e->mesh_cpu_thr = j->thr;
+      if (e == self->current)
+        gtk_gl_area_queue_render (GTK_GL_AREA (self));
+    }
+  else
+    {
+      /* the ray caster goes on drawing this isosurface */
+      if (!g_error_matches (j->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("No isosurface mesh: %s", j->error ? j->error->message : "unknown error");
+      e->mesh_failed_thr = j->thr;
+    }
+}
+
+/* Start a worker: prepare @e (when @prepare) and extract its mesh at @thr (unless NAN),
+ * cancelling an extraction at another threshold under way. */
+static void
+start_job (KilnVolumeView *self,
+           Entry          *e,
+           gboolean        prepare,
+           double          thr)
+{
+  g_autoptr(GTask) task = NULL;
+  Job *j = g_new0 (Job, 1);
+
+  j->e = entry_ref (e);
+  j->prepare = prepare;
+  j->thr = thr;
+  if (!isnan (thr))
+    {
+      if (e->mesh_job != NULL)
+        g_cancellable_cancel (e->mesh_job);
+      g_clear_object (&e->mesh_job);
+      j->cancellable = g_cancellable_new ();
+      e->mesh_job = g_object_ref (j->cancellable);
+      e->mesh_job_thr = thr;
+    }
+  task = g_task_new (self, NULL, on_job_done, NULL);
+  g_task_set_task_data (task, j, (GDestroyNotify) job_free);
+  g_task_run_in_thread (task, job_thread);
+}
+
+/* The threshold a mesh is wanted at for @e now, NAN when none. */
+static double
+wanted_mesh_threshold (KilnVolumeView *self)
+{
+  if (self->no_mesh || self->mode != KILN_RENDER_ISOSURFACE)
+    return NAN;
+  return self->threshold;
+}
+
+/* Ask for @e's mesh at the current threshold unless it is there, coming, or failed. */
+static void
+request_mesh (KilnVolumeView *self,
+              Entry          *e)
+{
+  double thr = wanted_mesh_threshold (self);
+
+  if (isnan (thr) || e->mesh_gl_thr == thr || (e->mesh != NULL && e->mesh_cpu_thr == thr)
+      || (e->mesh_job != NULL && e->mesh_job_thr == thr) || e->mesh_failed_thr == thr)
+    return;
+  start_job (self, e, FALSE, thr);
+}
+
+/* Upload @e's extracted mesh as vertex and index buffers (context current). */
+static void
+entry_upload_mesh (Entry *e)
+{
+  KilnMesh *m = e->mesh;
+  gsize nv = m->n_vertices;
+  g_autofree guint32 *zero = NULL;
+
+  if (e->mesh_vao == 0)
+    {
+      glGenVertexArrays (1, &e->mesh_vao);
+      glGenBuffers (4, e->mesh_buf);
+    }
+  glBindVertexArray (e->mesh_vao);
+  glBindBuffer (GL_ARRAY_BUFFER, e->mesh_buf[0]);
+  glBufferData (GL_ARRAY_BUFFER, nv * 3 * sizeof (float), m->positions, GL_STATIC_DRAW);
+  glEnableVertexAttribArray (0);
+  glVertexAttribPointer (0, 3, GL_FLOAT, GL_FALSE, 0, NULL);
+  glBindBuffer (GL_ARRAY_BUFFER, e->mesh_buf[1]);
+  glBufferData (GL_ARRAY_BUFFER, nv * 3 * sizeof (float), m->normals, GL_STATIC_DRAW);
+  glEnableVertexAttribArray (1);
+  glVertexAttribPointer (1, 3, GL_FLOAT, GL_FALSE, 0, NULL);
+  glBindBuffer (GL_ARRAY_BUFFER, e->mesh_buf[2]);
+  if (m->labels == NULL)
+    zero = g_new0 (guint32, MAX (nv, 1));
+  glBufferData (GL_ARRAY_BUFFER, nv * sizeof (guint32), m->labels ? m->labels : zero, GL_STATIC_DRAW);
+  glEnableVertexAttribArray (2);
+  glVertexAttribIPointer (2, 1, GL_UNSIGNED_INT, 0, NULL);
+  glBindBuffer (GL_ELEMENT_ARRAY_BUFFER, e->mesh_buf[3]);
+  glBufferData (GL_ELEMENT_ARRAY_BUFFER, m->n_triangles * 3 * sizeof (guint32), m->indices, GL_STATIC_DRAW);
+  glBindVertexArray (0);
+  glBindBuffer (GL_ARRAY_BUFFER, 0);
+  e->mesh_n_indices = m->n_triangles * 3;
+  e->mesh_gl_thr = e->mesh_cpu_thr;
+  g_clear_pointer (&e->mesh, kiln_mesh_free);
 }
 
 /* Makes the shown volume's textures current (context current). */
@@ -739,7 +900,6 @@ kiln_volume_view_prefetch (KilnVolumeView  *self,
                            KilnVolume      *volume,
                            KilnLabelVolume *labels)
 {
-  g_autoptr(GTask) task = NULL;
   Entry *e;
 
   g_return_if_fail (KILN_IS_VOLUME_VIEW (self));
@@ -756,9 +916,8 @@ kiln_volume_view_prefetch (KilnVolumeView  *self,
   e->used = ++self->use_clock;
   g_ptr_array_add (self->cache, e);
   cache_trim (self);
-  task = g_task_new (self, NULL, on_prepared, NULL);
-  g_task_set_task_data (task, entry_ref (e), (GDestroyNotify) entry_unref);
-  g_task_run_in_thread (task, prepare_thread);
+  /* the worker extracts the isosurface mesh too, at the threshold shown now */
+  start_job (self, e, TRUE, wanted_mesh_threshold (self));
 }
 
 gboolean
@@ -819,6 +978,14 @@ kiln_volume_view_realize (GtkWidget *widget)
       g_error_free (error);
       return;
     }
+  /* the mesh isosurface is an acceleration only: without it the ray caster draws */
+  self->mesh_program = link_program ("/io/github/kiln_tomo/Kiln/shaders/mesh.vert",
+                                     "/io/github/kiln_tomo/Kiln/shaders/mesh.frag", &error);
+  if (error != NULL)
+    {
+      g_warning ("Isosurface meshes are off: %s", error->message);
+      g_clear_error (&error);
+    }
   glGenVertexArrays (1, &self->vao);
   glGenVertexArrays (1, &self->box_vao);
   glGenBuffers (1, &self->box_vbo);
@@ -868,6 +1035,8 @@ kiln_volume_view_unrealize (GtkWidget *widget)
         glDeleteProgram (self->ray_program);
       if (self->box_program)
         glDeleteProgram (self->box_program);
+      if (self->mesh_program)
+        glDeleteProgram (self->mesh_program);
     }
   g_ptr_array_set_size (self->cache, 0);
   self->current = NULL;
@@ -877,7 +1046,7 @@ kiln_volume_view_unrealize (GtkWidget *widget)
   self->map_dirty = TRUE;
   self->box_vbo = self->vao = self->box_vao = 0;
   self->overlay_vao = self->overlay_vbo = 0;
-  self->ray_program = self->box_program = 0;
+  self->ray_program = self->box_program = self->mesh_program = 0;
 
   GTK_WIDGET_CLASS (kiln_volume_view_parent_class)->unrealize (widget);
 }
@@ -967,6 +1136,70 @@ ensure_low_target (KilnVolumeView *self,
   return glCheckFramebufferStatus (GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE;
 }
 
+/* The isosurface is drawn from the current entry's mesh: its threshold is the one shown, and
+ * no slice plane is shown (the ray caster draws those, with the surface they cut). */
+static gboolean
+mesh_drawable (KilnVolumeView *self)
+{
+  Entry *e = self->current;
+
+  return self->mesh_program != 0 && e != NULL && e->ready && e->mesh_vao != 0
+         && self->mode == KILN_RENDER_ISOSURFACE && !self->no_mesh
+         && e->mesh_gl_thr == self->threshold
+         && self->slices[0] < 0 && self->slices[1] < 0 && self->slices[2] < 0;
+}
+
+/* The mesh, with depth test, at full resolution (it is fast enough while interacting too). */
+static void
+draw_mesh (KilnVolumeView *self,
+           Entry          *e,
+           const Mat4     *vp,
+           const Mat4     *inv)
+{
+  double ext[3], d[3], n = 0;
+  float vs[3];
+
+  box_extent (self, ext);
+  vs[0] = (float) (ext[0] / self->volume->nx);
+  vs[1] = (float) (ext[1] / self->volume->ny);
+  vs[2] = (float) (ext[2] / self->volume->nz);
+  /* the viewing direction: from the near to the far plane (orthographic: the same everywhere),
+   * as the ray caster's rays */
+  for (int i = 0; i < 3; i++)
+    {
+      double near = -inv->m[8 + i] + inv->m[12 + i], far = inv->m[8 + i] + inv->m[12 + i];
+      double wn = -inv->m[11] + inv->m[15], wf = inv->m[11] + inv->m[15];
+      d[i] = far / wf - near / wn;
+      n += d[i] * d[i];
+    }
+  n = n > 0 ? sqrt (n) : 1;
+
+  glEnable (GL_DEPTH_TEST);
+  glDepthFunc (GL_LESS);
+  glUseProgram (self->mesh_program);
+  glUniform3f (glGetUniformLocation (self->mesh_program, "voxels"), (float) self->volume->nx,
+               (float) self->volume->ny, (float) self->volume->nz);
+  glActiveTexture (GL_TEXTURE0);
+  glBindTexture (GL_TEXTURE_2D, self->map_tex);
+  glUniform1i (glGetUniformLocation (self->mesh_program, "label_map"), 0);
+  glUniform1ui (glGetUniformLocation (self->mesh_program, "map_size"),
+                self->label_map != NULL ? self->n_label_map : 0);
+  glUniformMatrix4fv (glGetUniformLocation (self->mesh_program, "view_proj"), 1, GL_FALSE, vp->m);
+  glUniform3f (glGetUniformLocation (self->mesh_program, "voxel_nm"), vs[0], vs[1], vs[2]);
+  glUniform3f (glGetUniformLocation (self->mesh_program, "view_dir"), (float) (d[0] / n),
+               (float) (d[1] / n), (float) (d[2] / n));
+  glUniform1i (glGetUniformLocation (self->mesh_program, "has_labels"), self->labels != NULL);
+  glUniform1i (glGetUniformLocation (self->mesh_program, "hide_unlabelled"), self->hide_unlabelled);
+  glUniform1ui (glGetUniformLocation (self->mesh_program, "selected_a"), self->selected[0]);
+  glUniform1ui (glGetUniformLocation (self->mesh_program, "selected_b"), self->selected[1]);
+  glBindVertexArray (e->mesh_vao);
+  if (e->mesh_n_indices > 0)
+    glDrawElements (GL_TRIANGLES, (GLsizei) e->mesh_n_indices, GL_UNSIGNED_INT, NULL);
+  glBindVertexArray (0);
+  glBindTexture (GL_TEXTURE_2D, 0);
+  glDisable (GL_DEPTH_TEST);
+}
+
 static gboolean
 kiln_volume_view_render (GtkGLArea    *area,
                          GdkGLContext *context)
@@ -986,11 +1219,22 @@ kiln_volume_view_render (GtkGLArea    *area,
   if (self->map_dirty)
     upload_label_map (self);
 
+  /* GtkGLArea turns the depth test on when it has a depth buffer: only the mesh uses it, the
+   * ray caster and the box and pair lines draw over what is there */
+  glDisable (GL_DEPTH_TEST);
   glClearColor (0.11f, 0.12f, 0.14f, 1.0f);
-  glClear (GL_COLOR_BUFFER_BIT);
+  glClearDepth (1.0);
+  glDepthMask (GL_TRUE);
+  glClear (GL_COLOR_BUFFER_BIT | GL_DEPTH_BUFFER_BIT);
   cur = self->current;
   if (self->volume == NULL || cur == NULL || !cur->ready)
     return TRUE;
+  if (self->mesh_program != 0)
+    {
+      request_mesh (self, cur);
+      if (cur->mesh != NULL && cur->mesh_cpu_thr == self->threshold)
+        entry_upload_mesh (cur);
+    }
 
   box_extent (self, e);
   vp = view_projection (self);
@@ -1000,7 +1244,9 @@ kiln_volume_view_render (GtkGLArea    *area,
 
   glGetIntegerv (GL_DRAW_FRAMEBUFFER_BINDING, &target_fbo);
   glGetIntegerv (GL_VIEWPORT, viewport);
-  if (occupied_box (self, cur, self->mode == KILN_RENDER_ISOSURFACE ? norm_threshold : window_lo, lo, hi))
+  if (mesh_drawable (self))
+    draw_mesh (self, cur, &vp, &inv);
+  else if (occupied_box (self, cur, self->mode == KILN_RENDER_ISOSURFACE ? norm_threshold : window_lo, lo, hi))
     {
       if (is_interactive (self) && viewport[2] >= 64 && viewport[3] >= 64)
         {
@@ -1286,6 +1532,29 @@ kiln_volume_view_set_interactive (KilnVolumeView *self,
 }
 
 void
+kiln_volume_view_set_use_mesh (KilnVolumeView *self,
+                               gboolean        use_mesh)
+{
+  g_return_if_fail (KILN_IS_VOLUME_VIEW (self));
+  self->no_mesh = !use_mesh;
+  gtk_gl_area_queue_render (GTK_GL_AREA (self));
+}
+
+gboolean
+kiln_volume_view_get_mesh_drawn (KilnVolumeView *self)
+{
+  g_return_val_if_fail (KILN_IS_VOLUME_VIEW (self), FALSE);
+  return mesh_drawable (self);
+}
+
+gsize
+kiln_volume_view_get_mesh_triangles (KilnVolumeView *self)
+{
+  g_return_val_if_fail (KILN_IS_VOLUME_VIEW (self), 0);
+  return mesh_drawable (self) ? self->current->mesh_n_indices / 3 : 0;
+}
+
+void
 kiln_volume_view_set_skipping (KilnVolumeView *self,
                                gboolean        skipping)
 {
@@ -1438,7 +1707,7 @@ kiln_volume_view_init (KilnVolumeView *self)
   GtkEventController *scroll;
 
   gtk_gl_area_set_required_version (GTK_GL_AREA (self), 3, 3);
-  gtk_gl_area_set_has_depth_buffer (GTK_GL_AREA (self), FALSE);
+  gtk_gl_area_set_has_depth_buffer (GTK_GL_AREA (self), TRUE);   /* the mesh isosurface */
   gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
   gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
   gtk_widget_set_size_request (GTK_WIDGET (self), 200, 200);

@@ -104,6 +104,16 @@ gboolean   kiln_volume_view_get_interactive (KilnVolumeView  *self);
  * image must be the same). */
 void       kiln_volume_view_set_skipping   (KilnVolumeView   *self,
                                             gboolean          skipping);
+/* The isosurface is drawn from a triangle mesh (kiln-isosurface.h, surface nets) extracted in
+ * a worker thread for each volume and threshold (prefetched time points included); until it
+ * is ready, if it fails, and while slice planes are shown, the ray caster draws it. Turning the
+ * mesh off is for tests and benchmarks only (the image must be nearly the same). */
+void       kiln_volume_view_set_use_mesh   (KilnVolumeView   *self,
+                                            gboolean          use_mesh);
+/* TRUE when the current frame's isosurface is drawn from the mesh. */
+gboolean   kiln_volume_view_get_mesh_drawn (KilnVolumeView   *self);
+/* Triangles of the mesh drawn now (0 when ray-cast). */
+gsize      kiln_volume_view_get_mesh_triangles (KilnVolumeView *self);
 /* Render the current view into a texture (for PNG export); NULL if GL failed. */
 GdkTexture *kiln_volume_view_render_texture (KilnVolumeView *self);
 /* Width of the view in nm at the volume's centre (for the scale bar). The ::view-changed

@@ -33,7 +33,6 @@ typedef struct
   const KilnVolume      *vol;
   const KilnLabelVolume *labels;
   float                  threshold;
-  float                  pad;       /* value of the padding, for gradients only */
   gssize                 nx, ny, nz;
   guint32               *cell;      /* vertex index per cell */
   GCancellable          *cancellable;
@@ -60,7 +59,7 @@ value_at (const Ctx *c,
           gssize     z)
 {
   if (!is_real (c, x, y, z))
-    return c->pad;
+    return -G_MAXFLOAT;   /* the padding: outside, crossings against it are set apart */
   return c->vol->data[((gsize) z * c->ny + y) * c->nx + x];
 }
 
@@ -125,7 +124,21 @@ start_pass (Ctx    *c,
   c->p1 = p1;
 }
 
-/* Central-difference gradient at voxel (x, y, z) (padding included). */
+static inline float
+clamped_value (const Ctx *c,
+               gssize     x,
+               gssize     y,
+               gssize     z)
+{
+  x = CLAMP (x, 0, c->nx - 1);
+  y = CLAMP (y, 0, c->ny - 1);
+  z = CLAMP (z, 0, c->nz - 1);
+  return c->vol->data[((gsize) z * c->ny + y) * c->nx + x];
+}
+
+/* Central-difference gradient at voxel (x, y, z), with the values clamped to the volume's edge
+ * (as a GL texture with CLAMP_TO_EDGE: a view lights the mesh as its ray caster); the padding
+ * takes the gradient of the nearest voxel. */
 static void
 gradient_at (const Ctx *c,
              gssize     x,
@@ -133,9 +146,12 @@ gradient_at (const Ctx *c,
              gssize     z,
              float      g[3])
 {
-  g[0] = 0.5f * (value_at (c, x + 1, y, z) - value_at (c, x - 1, y, z));
-  g[1] = 0.5f * (value_at (c, x, y + 1, z) - value_at (c, x, y - 1, z));
-  g[2] = 0.5f * (value_at (c, x, y, z + 1) - value_at (c, x, y, z - 1));
+  x = CLAMP (x, 0, c->nx - 1);
+  y = CLAMP (y, 0, c->ny - 1);
+  z = CLAMP (z, 0, c->nz - 1);
+  g[0] = 0.5f * (clamped_value (c, x + 1, y, z) - clamped_value (c, x - 1, y, z));
+  g[1] = 0.5f * (clamped_value (c, x, y + 1, z) - clamped_value (c, x, y - 1, z));
+  g[2] = 0.5f * (clamped_value (c, x, y, z + 1) - clamped_value (c, x, y, z - 1));
 }
 
 static guint32
@@ -233,6 +249,28 @@ make_vertex (const Ctx *c,
       g[2] += w * gb[2];
     }
   len = sqrtf (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]);
+  /* caps, where material meets the box: the vertex lies on a box face; its normal is the
+   * face's (the sum of the faces' at an edge or corner) */
+  {
+    float face[3] = { 0, 0, 0 };
+    gboolean cap = FALSE;
+    gssize n3[3] = { c->nx, c->ny, c->nz };
+    for (int a = 0; a < 3; a++)
+      {
+        if (pos[a] <= 0.0f)
+          face[a] = -1.0f;
+        else if (pos[a] >= (float) n3[a])
+          face[a] = 1.0f;
+        cap |= face[a] != 0.0f;
+      }
+    if (cap)
+      {
+        memcpy (g, face, sizeof face);
+        for (int a = 0; a < 3; a++)
+          g[a] = -g[a];
+        len = sqrtf (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]);
+      }
+  }
   if (len > 0 && isfinite (len))
     {
       nrm[0] = -g[0] / len;
@@ -332,8 +370,6 @@ kiln_isosurface_extract (const KilnVolume       *volume,
   Ctx c = { 0 };
   gsize n_cells, n_slabs, total;
   gsize *count = NULL, *offset = NULL;
-  float vmin = G_MAXFLOAT, vmax = -G_MAXFLOAT, span;
-  gsize n_voxels;
 
   g_return_val_if_fail (volume != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -372,24 +408,6 @@ kiln_isosurface_extract (const KilnVolume       *volume,
   c.cancellable = cancellable;
   c.progress = progress;
   c.progress_data = progress_data;
-
-  /* the padding sits well below both the data and the threshold, so that gradients at the
-   * box faces point inwards and box-face caps get the face's normal */
-  n_voxels = kiln_volume_n_voxels (volume);
-#pragma omp parallel for reduction(min:vmin) reduction(max:vmax) schedule(static)
-  for (gssize n = 0; n < (gssize) n_voxels; n++)
-    {
-      float x = volume->data[n];
-      if (isfinite (x))
-        {
-          vmin = MIN (vmin, x);
-          vmax = MAX (vmax, x);
-        }
-    }
-  if (vmin > vmax)
-    vmin = vmax = threshold;
-  span = MAX (vmax - vmin, 1e-3f * (fabsf (threshold) + 1.0f));
-  c.pad = MIN (vmin, threshold) - span;
 
   if (!kiln_size_mul (&n_cells, volume->nx + 1, volume->ny + 1, volume->nz + 1, 1))
     {

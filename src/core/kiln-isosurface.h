@@ -10,8 +10,9 @@
  *
  * Positions are in voxel units of the box: voxel (i, j, k) has its centre at (i + ½, j + ½,
  * k + ½) and the box is [0, nx] × [0, ny] × [0, nz] (multiply by the voxel size for nm).
- * Normals are the unit outward normal, −∇value by central differences, trilinearly
- * interpolated at the vertex. Triangles are counter-clockwise seen from outside. Each vertex
+ * Normals are the unit outward normal, −∇value by central differences (values clamped to the
+ * volume's edge, as a GL texture samples them), trilinearly interpolated at the vertex; caps
+ * (vertices on a box face) get the face's normal. Triangles are counter-clockwise seen from outside. Each vertex
  * carries the label of the nearest labelled voxel within two voxels (0 = none), so that a view
  * can colour the surface by particle and hide the unlabelled substrate.
  *

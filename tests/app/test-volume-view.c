@@ -273,6 +273,7 @@ test_fast_paths (void)
    * anew after a skipped brick (so a crossing may be refined from another bracket: ≤ 2 % of
    * the pixels may differ by more than 8/255); volume rendering keeps its sample grid (all
    * pixels within 2/255, rounding only) */
+  kiln_volume_view_set_use_mesh (KILN_VOLUME_VIEW (view), FALSE);   /* the ray caster's skipping */
   for (int mode = 0; mode < 2; mode++)
     {
       g_autoptr(GdkTexture) with = NULL;
@@ -306,6 +307,7 @@ test_fast_paths (void)
       else
         g_assert_cmpuint (differ, <=, n / 50);
     }
+  kiln_volume_view_set_use_mesh (KILN_VOLUME_VIEW (view), TRUE);
   kiln_volume_view_set_mode (KILN_VOLUME_VIEW (view), KILN_RENDER_ISOSURFACE);
   kiln_volume_view_set_preset (KILN_VOLUME_VIEW (view), KILN_VIEW_TOP);
   iterate (200);
@@ -354,6 +356,8 @@ test_fast_paths (void)
   g_assert_true (kiln_volume_view_get_interactive (KILN_VOLUME_VIEW (view)));
   iterate (500);
   g_assert_false (kiln_volume_view_get_interactive (KILN_VOLUME_VIEW (view)));
+  /* its mesh was extracted with the prefetch: the switch draws it */
+  g_assert_true (kiln_volume_view_get_mesh_drawn (KILN_VOLUME_VIEW (view)));
   {
     /* the sphere's centre projects at (16 − 24) voxels × 2 nm from the view's centre */
     double nm_per_px = kiln_volume_view_get_view_width_nm (KILN_VOLUME_VIEW (view)) / w;
@@ -381,6 +385,179 @@ test_fast_paths (void)
   kiln_label_volume_unref (lab2);
 }
 
+/* Wait (≤ 10 s) until the view draws its isosurface from the mesh. */
+static gboolean
+wait_mesh (GtkWidget *view)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (!kiln_volume_view_get_mesh_drawn (KILN_VOLUME_VIEW (view)) && g_get_monotonic_time () < end)
+    {
+      gtk_gl_area_queue_render (GTK_GL_AREA (view));
+      iterate (20);
+    }
+  iterate (100);
+  return kiln_volume_view_get_mesh_drawn (KILN_VOLUME_VIEW (view));
+}
+
+/* Fraction of pixels whose channels all agree within @tol (0…255) between the mesh and the
+ * ray-cast picture of the current view. */
+static double
+mesh_vs_ray_cast (GtkWidget *view,
+                  int        tol)
+{
+  g_autoptr(GdkTexture) mesh = NULL;
+  g_autoptr(GdkTexture) ray = NULL;
+  g_autofree guint32 *pa = NULL, *pb = NULL;
+  gsize n, same = 0;
+
+  g_assert_true (wait_mesh (view));
+  mesh = grab (view);
+  kiln_volume_view_set_use_mesh (KILN_VOLUME_VIEW (view), FALSE);
+  iterate (200);
+  g_assert_false (kiln_volume_view_get_mesh_drawn (KILN_VOLUME_VIEW (view)));
+  ray = grab (view);
+  kiln_volume_view_set_use_mesh (KILN_VOLUME_VIEW (view), TRUE);
+  if (g_getenv ("KILN_TEST_MESH_IMAGES") != NULL)
+    {
+      /* for looking: PREFIX-N-mesh.png and PREFIX-N-ray.png */
+      static int k;
+      g_autofree char *a = g_strdup_printf ("%s-%d-mesh.png", g_getenv ("KILN_TEST_MESH_IMAGES"), k);
+      g_autofree char *b = g_strdup_printf ("%s-%d-ray.png", g_getenv ("KILN_TEST_MESH_IMAGES"), k++);
+      gdk_texture_save_to_png (mesh, a);
+      gdk_texture_save_to_png (ray, b);
+    }
+  n = (gsize) gdk_texture_get_width (mesh) * gdk_texture_get_height (mesh);
+  g_assert_cmpuint (n, ==, (gsize) gdk_texture_get_width (ray) * gdk_texture_get_height (ray));
+  pa = g_new (guint32, n);
+  pb = g_new (guint32, n);
+  gdk_texture_download (mesh, (guchar *) pa, gdk_texture_get_width (mesh) * 4);
+  gdk_texture_download (ray, (guchar *) pb, gdk_texture_get_width (ray) * 4);
+  for (gsize i = 0; i < n; i++)
+    {
+      gboolean ok = TRUE;
+      for (int c = 0; c < 24; c += 8)
+        if (abs ((int) ((pa[i] >> c) & 0xff) - (int) ((pb[i] >> c) & 0xff)) > tol)
+          ok = FALSE;
+      same += ok;
+    }
+  return same / (double) n;
+}
+
+/* The isosurface drawn from the mesh (surface nets, extracted in a worker) looks as ray-cast:
+ * same pixels within a tolerance, the same pixel checks, label colours, selection, hidden
+ * substrate. The phantom of make_phantom() plus an unlabelled substrate slab z ≥ 40. */
+static void
+test_mesh (void)
+{
+  KilnVolume *vol;
+  KilnLabelVolume *lab;
+  GtkWidget *window, *view;
+  double rgb[3], lit[3], agree;
+  int w, h, corner;
+
+  make_phantom (&vol, &lab);
+  for (guint z = 40; z < N; z++)
+    for (guint y = 0; y < N; y++)
+      for (guint x = 0; x < N; x++)
+        KILN_VOXEL (vol, x, y, z) = 1.0f;
+  view = show_view (vol, lab, &window);
+  if (gtk_gl_area_get_error (GTK_GL_AREA (view)) != NULL)
+    {
+      g_test_skip (gtk_gl_area_get_error (GTK_GL_AREA (view))->message);
+      gtk_window_destroy (GTK_WINDOW (window));
+      kiln_volume_unref (vol);
+      kiln_label_volume_unref (lab);
+      return;
+    }
+  w = gtk_widget_get_width (view);
+  h = gtk_widget_get_height (view);
+  /* inside the box, off the spheres: voxel (42, 42) */
+  corner = (int) lround (w / 2.0 + (42 - 24) * 2.0 / (kiln_volume_view_get_view_width_nm (KILN_VOLUME_VIEW (view)) / w));
+  g_assert_cmpint (corner, <, w);
+  g_assert_true (wait_mesh (view));
+  g_assert_cmpuint (kiln_volume_view_get_mesh_triangles (KILN_VOLUME_VIEW (view)), >, 1000);
+
+  /* the pixel checks of the ray caster: label 7's colour at the big sphere's projected centre,
+   * label 3 at the small one's, the substrate (unlabelled: tan, red > blue) in a corner */
+  pixel_at (view, w / 2, h / 2, rgb);
+  g_assert_true (looks_green (rgb));
+  {
+    double nm_per_px = kiln_volume_view_get_view_width_nm (KILN_VOLUME_VIEW (view)) / w;
+    int px = (int) lround (w / 2.0 + (9 - 24) * 2.0 / nm_per_px);
+    pixel_at (view, px, px, rgb);
+    g_assert_true (looks_magenta (rgb));
+  }
+  pixel_at (view, corner, corner, rgb);
+  g_assert_cmpfloat (rgb[0], >, rgb[2] + 0.1);
+
+  /* mesh and ray casting agree: top and oblique views, substrate shown and hidden. The two
+   * surfaces differ by up to about half a voxel along the silhouettes (surface nets vs
+   * trilinear interpolation of a binary phantom), and their normals by a few degrees: ≥ 97 %
+   * of the pixels within 16/255 per channel. */
+  for (int preset = 0; preset < 2; preset++)
+    for (int hide = 0; hide < 2; hide++)
+      {
+        kiln_volume_view_set_preset (KILN_VOLUME_VIEW (view), preset ? KILN_VIEW_OBLIQUE : KILN_VIEW_TOP);
+        kiln_volume_view_set_hide_unlabelled (KILN_VOLUME_VIEW (view), hide);
+        agree = mesh_vs_ray_cast (view, 16);
+        g_test_message ("mesh vs ray casting, %s, substrate %s: %.2f %% of the pixels within 16/255",
+                        preset ? "oblique" : "top", hide ? "hidden" : "shown", 100 * agree);
+        g_assert_cmpfloat (agree, >=, 0.97);
+      }
+  kiln_volume_view_set_preset (KILN_VOLUME_VIEW (view), KILN_VIEW_TOP);
+  iterate (200);
+
+  /* hidden substrate: background in the corner, the particles stay */
+  kiln_volume_view_set_hide_unlabelled (KILN_VOLUME_VIEW (view), TRUE);
+  g_assert_true (wait_mesh (view));
+  pixel_at (view, corner, corner, rgb);
+  g_assert_cmpfloat (rgb[2], <, 60 / 255.0);
+  pixel_at (view, w / 2, h / 2, rgb);
+  g_assert_true (looks_green (rgb));
+  kiln_volume_view_set_hide_unlabelled (KILN_VOLUME_VIEW (view), FALSE);
+
+  /* label map 7 → 3 recolours the mesh; selecting 7 brightens it */
+  {
+    guint32 map[8] = { 0, 1, 2, 3, 4, 5, 6, 3 };
+    kiln_volume_view_set_label_map (KILN_VOLUME_VIEW (view), map, 8);
+    g_assert_true (wait_mesh (view));
+    pixel_at (view, w / 2, h / 2, rgb);
+    g_assert_true (looks_magenta (rgb));
+    kiln_volume_view_set_label_map (KILN_VOLUME_VIEW (view), NULL, 0);
+  }
+  iterate (100);
+  pixel_at (view, w / 2, h / 2, lit);
+  kiln_volume_view_set_selection (KILN_VOLUME_VIEW (view), 7, 0);
+  g_assert_true (wait_mesh (view));
+  pixel_at (view, w / 2, h / 2, rgb);
+  /* mixed 45 % towards white */
+  g_assert_cmpfloat (rgb[0] + rgb[1] + rgb[2], >, lit[0] + lit[1] + lit[2] + 0.2);
+  kiln_volume_view_set_selection (KILN_VOLUME_VIEW (view), 0, 0);
+
+  /* a new threshold: a new mesh (until it is ready the ray caster draws); above every value
+   * the surface is empty: background everywhere */
+  kiln_volume_view_set_threshold (KILN_VOLUME_VIEW (view), 0.999);
+  g_assert_true (wait_mesh (view));
+  pixel_at (view, w / 2, h / 2, rgb);
+  g_assert_true (looks_green (rgb));
+
+  /* slice planes are ray-cast (with the surface they cut) */
+  kiln_volume_view_set_slices (KILN_VOLUME_VIEW (view), -1, -1, 0.3);
+  iterate (100);
+  g_assert_false (kiln_volume_view_get_mesh_drawn (KILN_VOLUME_VIEW (view)));
+  kiln_volume_view_set_slices (KILN_VOLUME_VIEW (view), -1, -1, -1);
+  /* volume rendering is always ray-cast */
+  kiln_volume_view_set_mode (KILN_VOLUME_VIEW (view), KILN_RENDER_VOLUME);
+  iterate (100);
+  g_assert_false (kiln_volume_view_get_mesh_drawn (KILN_VOLUME_VIEW (view)));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate (50);
+  kiln_volume_unref (vol);
+  kiln_label_volume_unref (lab);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -392,5 +569,6 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/app/volume-view/render-and-pick", test_render_and_pick);
   g_test_add_func ("/app/volume-view/fast-paths", test_fast_paths);
+  g_test_add_func ("/app/volume-view/mesh", test_mesh);
   return g_test_run ();
 }
