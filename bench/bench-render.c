@@ -107,6 +107,40 @@ measure_fps (void)
   return median (fps, 3);
 }
 
+/* Wait until the view draws its isosurface from the mesh (extracted in a worker). */
+static gboolean
+wait_mesh (GtkWidget *view)
+{
+  gint64 end = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (!kiln_volume_view_get_mesh_drawn (KILN_VOLUME_VIEW (view)) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  return kiln_volume_view_get_mesh_drawn (KILN_VOLUME_VIEW (view));
+}
+
+/* Median wall time (ms) of three mesh extractions of @v at 0.5, and the triangle count. */
+static double
+extraction_ms (KilnVolume *v, KilnLabelVolume *l, gsize *n_triangles)
+{
+  double t[3];
+
+  for (int i = 0; i < 3; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gint64 t0 = g_get_monotonic_time ();
+      KilnMesh *m = kiln_isosurface_extract (v, l, 0.5f, NULL, NULL, NULL, &error);
+      t[i] = (g_get_monotonic_time () - t0) / 1000.0;
+      if (m == NULL)
+        {
+          g_printerr ("bench-render: %s\n", error->message);
+          exit (1);
+        }
+      *n_triangles = m->n_triangles;
+      kiln_mesh_free (m);
+    }
+  return median (t, 3);
+}
+
 /* Milliseconds from set_volume until the new volume's frame has been drawn. */
 static double
 switch_to (GtkWidget *view, KilnVolume *v, KilnLabelVolume *l)
@@ -139,6 +173,8 @@ main (int argc, char **argv)
   GtkWidget *window, *view;
   KilnVolume *v[5];
   KilnLabelVolume *l[5];
+  double fps_iso_mesh, fps_iso_mesh_low, extract_ms, fps_empty;
+  gsize n_tri = 0;
   double fps_iso_plain, fps_iso, fps_iso_low, fps_dvr_plain, fps_dvr, fps_dvr_low, warm[3], warm_play[3], cold[3];
   gboolean quick = argc > 1 && g_str_equal (argv[1], "--quick");   /* redraw figures only */
 
@@ -166,17 +202,33 @@ main (int argc, char **argv)
     }
 
   gtk_widget_add_tick_callback (view, tick, NULL, NULL);
+  /* the isosurface from its triangle mesh (the default once extracted) */
+  if (!wait_mesh (view))
+    {
+      g_printerr ("bench-render: the isosurface mesh was not ready within 60 s\n");
+      return 1;
+    }
+  fps_iso_mesh = measure_fps ();
+  kiln_volume_view_set_interactive (KILN_VOLUME_VIEW (view), TRUE);
+  fps_iso_mesh_low = measure_fps ();
+  kiln_volume_view_set_interactive (KILN_VOLUME_VIEW (view), FALSE);
+  extract_ms = extraction_ms (v[0], l[0], &n_tri);
   if (quick)
     {
       /* the isosurface figures only, for trying changes */
-      fps_iso = measure_fps ();
-      kiln_volume_view_set_interactive (KILN_VOLUME_VIEW (view), TRUE);
-      fps_iso_low = measure_fps ();
-      g_print ("%-52s %7.1f/s\n", "isosurface, full quality", fps_iso);
-      g_print ("%-52s %7.1f/s\n", "isosurface, interactive", fps_iso_low);
+      g_print ("%-52s %7.1f/s\n", "isosurface (mesh), full quality", fps_iso_mesh);
+      g_print ("%-52s %7.1f/s\n", "isosurface (mesh), interactive", fps_iso_mesh_low);
+      g_print ("%-52s %7.0f ms  %zu triangles\n", "mesh extraction (256³, 2 threads)", extract_ms, n_tri);
       return 0;
     }
-  /* each step of the speed-up, measured in turn */
+  /* the frame's cost without anything to draw: a threshold above every value */
+  kiln_volume_view_set_threshold (KILN_VOLUME_VIEW (view), 2.0);
+  wait_mesh (view);
+  fps_empty = measure_fps ();
+  kiln_volume_view_set_threshold (KILN_VOLUME_VIEW (view), 0.5);
+  wait_mesh (view);
+  /* the ray caster: each step of its speed-up, measured in turn */
+  kiln_volume_view_set_use_mesh (KILN_VOLUME_VIEW (view), FALSE);
   kiln_volume_view_set_skipping (KILN_VOLUME_VIEW (view), FALSE);
   fps_iso_plain = measure_fps ();
   kiln_volume_view_set_skipping (KILN_VOLUME_VIEW (view), TRUE);
@@ -193,6 +245,7 @@ main (int argc, char **argv)
   fps_dvr_low = measure_fps ();
   kiln_volume_view_set_interactive (KILN_VOLUME_VIEW (view), FALSE);
   kiln_volume_view_set_mode (KILN_VOLUME_VIEW (view), KILN_RENDER_ISOSURFACE);
+  kiln_volume_view_set_use_mesh (KILN_VOLUME_VIEW (view), TRUE);
 
   /* warm: the next time point was prefetched (as the Analyze panel does for tp ± 1); first
    * from an idle view (a switch draws ⅓-resolution frames for 250 ms), then while playing */
@@ -221,9 +274,14 @@ main (int argc, char **argv)
     }
 
   g_print ("%-52s %10s %10s\n", "4D view (256³ labelled volume, 800 × 600)", "median", "goal");
-  g_print ("%-52s %7.1f/s %10s\n", "isosurface redraws, without empty-space skipping", fps_iso_plain, "—");
-  g_print ("%-52s %7.1f/s %10s\n", "isosurface redraws, full quality (idle)", fps_iso, "—");
-  g_print ("%-52s %7.1f/s %10s\n", "isosurface redraws, interactive (⅓ resolution)", fps_iso_low, "≥ 10/s");
+  g_print ("%-52s %7.1f/s %10s\n", "isosurface redraws, mesh, full quality", fps_iso_mesh, "≥ 10/s");
+  g_print ("%-52s %7.1f/s %10s\n", "isosurface redraws, mesh, interactive", fps_iso_mesh_low, "≥ 10/s");
+  g_print ("%-52s %7.0f ms %10s\n", "mesh extraction, worker thread (surface nets)", extract_ms, "—");
+  g_print ("%-52s %9zu %10s\n", "  its triangles", n_tri, "—");
+  g_print ("%-52s %7.1f/s %10s\n", "redraws with nothing to draw (frame overhead)", fps_empty, "—");
+  g_print ("%-52s %7.1f/s %10s\n", "isosurface ray-cast, without empty-space skipping", fps_iso_plain, "—");
+  g_print ("%-52s %7.1f/s %10s\n", "isosurface ray-cast, full quality (idle)", fps_iso, "—");
+  g_print ("%-52s %7.1f/s %10s\n", "isosurface ray-cast, interactive (⅓ resolution)", fps_iso_low, "—");
   g_print ("%-52s %7.1f/s %10s\n", "volume rendering redraws, without skipping", fps_dvr_plain, "—");
   g_print ("%-52s %7.1f/s %10s\n", "volume rendering redraws, full quality", fps_dvr, "—");
   g_print ("%-52s %7.1f/s %10s\n", "volume rendering redraws, interactive", fps_dvr_low, "—");

@@ -1176,6 +1176,12 @@ draw_mesh (KilnVolumeView *self,
 
   glEnable (GL_DEPTH_TEST);
   glDepthFunc (GL_LESS);
+  /* the ray caster sees a surface only where a ray enters the material: back faces are culled
+   * (triangles are counter-clockwise seen from outside; the view is a rotation, so they stay
+   * counter-clockwise on the screen), which halves the triangles rasterised */
+  glEnable (GL_CULL_FACE);
+  glCullFace (GL_BACK);
+  glFrontFace (GL_CCW);
   glUseProgram (self->mesh_program);
   glUniform3f (glGetUniformLocation (self->mesh_program, "voxels"), (float) self->volume->nx,
                (float) self->volume->ny, (float) self->volume->nz);
@@ -1197,6 +1203,7 @@ draw_mesh (KilnVolumeView *self,
     glDrawElements (GL_TRIANGLES, (GLsizei) e->mesh_n_indices, GL_UNSIGNED_INT, NULL);
   glBindVertexArray (0);
   glBindTexture (GL_TEXTURE_2D, 0);
+  glDisable (GL_CULL_FACE);
   glDisable (GL_DEPTH_TEST);
 }
 
