@@ -23,6 +23,7 @@ typedef struct { float m[16]; } Mat4;   /* column-major */
 #define UPLOAD_CHUNK_VOXELS (4u << 20) /* per idle step of a prefetch upload */
 #define INTERACTIVE_DIVISOR 3       /* interactive frames: resolution divided by this per axis */
 #define INTERACTIVE_STEP 1.5f       /* interactive isosurface search step (voxels) */
+#define MESH_MAX_TRIANGLES (12u << 20) /* larger isosurfaces (noise) are ray-cast */
 
 /* One volume (and its labels) prepared for display: CPU side (normalised 16-bit values, 16- or
  * 32-bit labels, per-brick maxima) made in a worker thread, then uploaded as GL textures (in
@@ -729,6 +730,13 @@ on_job_done (GObject      *source,
   if (isnan (j->thr) || e->mesh_job != j->cancellable)
     return;   /* no mesh asked, or superseded by another threshold */
   g_clear_object (&e->mesh_job);
+  if (j->mesh != NULL && j->mesh->n_triangles > MESH_MAX_TRIANGLES)
+    {
+      g_clear_error (&j->error);
+      j->error = g_error_new (KILN_ERROR, KILN_ERROR_INVALID_ARGUMENT,
+                              "%zu triangles are too many to draw", j->mesh->n_triangles);
+      g_clear_pointer (&j->mesh, kiln_mesh_free);
+    }
   if (j->mesh != NULL)
     {
       g_clear_pointer (&e->mesh, kiln_mesh_free);
@@ -1037,6 +1045,12 @@ kiln_volume_view_unrealize (GtkWidget *widget)
         glDeleteProgram (self->box_program);
       if (self->mesh_program)
         glDeleteProgram (self->mesh_program);
+    }
+  for (guint i = 0; i < self->cache->len; i++)
+    {
+      Entry *e = g_ptr_array_index (self->cache, i);
+      if (e->mesh_job != NULL)
+        g_cancellable_cancel (e->mesh_job);
     }
   g_ptr_array_set_size (self->cache, 0);
   self->current = NULL;

@@ -1,7 +1,8 @@
 /* kiln-volume-view.h — OpenGL rendering of a reconstructed volume (GtkGLArea)
  *
- * Ray casting in a fragment shader: an isosurface at the segmentation threshold (with lighting,
- * particles coloured by their tracked label) or direct volume rendering; orthogonal slice
+ * An isosurface at the segmentation threshold (with lighting, particles coloured by their
+ * tracked label), drawn from a triangle mesh extracted in a worker thread and ray-cast in a
+ * fragment shader until the mesh is ready, or direct volume rendering (ray-cast); orthogonal slice
  * planes; bounding box; orbit (drag), zoom (scroll), pan (shift-drag or middle drag). Clicking a
  * particle picks its label exactly (a voxel traversal of the label volume along the click's
  * ray), and emits ::label-picked.
