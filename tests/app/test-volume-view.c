@@ -542,6 +542,39 @@ test_mesh (void)
   pixel_at (view, w / 2, h / 2, rgb);
   g_assert_true (looks_green (rgb));
 
+  /* the pair overlay is drawn over everything on both paths, as before the mesh: a line from
+   * above the big sphere's centre to above the small one's, placed deep (z = 90 nm, behind the
+   * sphere, past the middle of the depth range, where a depth test would hide it), passes over
+   * the big sphere's image at voxel (20, 20) of the top view; some pixel within one of its
+   * projection is the line's white */
+  {
+    const double a[3] = { 48, 48, 90 }, b[3] = { 18, 18, 90 }, neck[3] = { 33, 33, 90 };
+    double nm_per_px = kiln_volume_view_get_view_width_nm (KILN_VOLUME_VIEW (view)) / w;
+    int p = (int) lround (w / 2.0 + (20 - 24) * 2.0 / nm_per_px);
+
+    kiln_volume_view_set_pair_overlay (KILN_VOLUME_VIEW (view), TRUE, a, b, neck, 4.0);
+    for (int use_mesh = 1; use_mesh >= 0; use_mesh--)
+      {
+        gboolean white = FALSE;
+
+        kiln_volume_view_set_use_mesh (KILN_VOLUME_VIEW (view), use_mesh);
+        if (use_mesh)
+          g_assert_true (wait_mesh (view));
+        else
+          iterate (200);
+        for (int dy = -1; dy <= 1; dy++)
+          for (int dx = -1; dx <= 1; dx++)
+            {
+              pixel_at (view, p + dx, p + dy, rgb);
+              /* the lit surface is at most about 0.5 in red and blue here */
+              white |= rgb[0] > 0.9 && rgb[1] > 0.9 && rgb[2] > 0.9;
+            }
+        g_assert_true (white);
+      }
+    kiln_volume_view_set_use_mesh (KILN_VOLUME_VIEW (view), TRUE);
+    kiln_volume_view_set_pair_overlay (KILN_VOLUME_VIEW (view), FALSE, NULL, NULL, NULL, 0);
+  }
+
   /* slice planes are ray-cast (with the surface they cut) */
   kiln_volume_view_set_slices (KILN_VOLUME_VIEW (view), -1, -1, 0.3);
   iterate (100);
