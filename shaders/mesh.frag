@@ -14,6 +14,9 @@ uniform bool has_labels;
 uniform bool hide_unlabelled;    // skip the surface without a label (substrate, shell)
 uniform uint selected_a;
 uniform uint selected_b;
+uniform vec3 voxel_nm;           // nm per voxel
+uniform vec3 extent;             // box size in nm
+uniform vec3 slice_pos;          // slice planes at these fractions of the box; negative: hidden
 
 vec3 label_color (uint label)
 {
@@ -40,6 +43,18 @@ void main ()
       || any (lessThan (v_voxel, vec3 (1e-3))) || any (greaterThan (v_voxel, voxels - 1e-3)))
     discard;
   vec3 d = view_dir;
+  // a slice plane between the viewer and the surface hides it (it is drawn there instead): the
+  // ray back towards the viewer meets the plane inside the box
+  vec3 p = v_voxel * voxel_nm;
+  for (int k = 0; k < 3; k++)
+    if (slice_pos[k] >= 0.0 && abs (d[k]) > 1e-6)
+      {
+        float t = (p[k] - slice_pos[k] * extent[k]) / d[k];
+        vec3 q = p - d * t;
+        q[k] = 0.5 * extent[k];
+        if (t > 0.0 && all (greaterThanEqual (q, vec3 (0.0))) && all (lessThanEqual (q, extent)))
+          discard;
+      }
   vec3 light = -d;
   vec3 n = normalize (v_normal + 1e-6);
   float diff = max (dot (n, light), 0.0);

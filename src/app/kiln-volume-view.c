@@ -125,6 +125,9 @@ struct _KilnVolumeView
   /* GL */
   GLuint           ray_program;
   GLuint           mesh_program; /* 0: the mesh shaders failed, the ray caster draws */
+  GLuint           slice_program; /* slice planes over the mesh; 0: slices are ray-cast */
+  GLuint           slice_vao;
+  GLuint           slice_vbo;
   GLuint           box_program;
   GLuint           vao;
   GLuint           box_vao;
@@ -994,6 +997,22 @@ kiln_volume_view_realize (GtkWidget *widget)
       g_warning ("Isosurface meshes are off: %s", error->message);
       g_clear_error (&error);
     }
+  if (self->mesh_program != 0)
+    self->slice_program = link_program ("/io/github/kiln_tomo/Kiln/shaders/slice.vert",
+                                        "/io/github/kiln_tomo/Kiln/shaders/slice.frag", &error);
+  if (error != NULL)
+    {
+      g_warning ("Slice planes over meshes are off: %s", error->message);
+      g_clear_error (&error);
+    }
+  glGenVertexArrays (1, &self->slice_vao);
+  glGenBuffers (1, &self->slice_vbo);
+  glBindVertexArray (self->slice_vao);
+  glBindBuffer (GL_ARRAY_BUFFER, self->slice_vbo);
+  glEnableVertexAttribArray (0);
+  glVertexAttribPointer (0, 3, GL_FLOAT, GL_FALSE, 0, NULL);
+  glBindVertexArray (0);
+  glBindBuffer (GL_ARRAY_BUFFER, 0);
   glGenVertexArrays (1, &self->vao);
   glGenVertexArrays (1, &self->box_vao);
   glGenBuffers (1, &self->box_vbo);
@@ -1045,6 +1064,12 @@ kiln_volume_view_unrealize (GtkWidget *widget)
         glDeleteProgram (self->box_program);
       if (self->mesh_program)
         glDeleteProgram (self->mesh_program);
+      if (self->slice_program)
+        glDeleteProgram (self->slice_program);
+      if (self->slice_vbo)
+        glDeleteBuffers (1, &self->slice_vbo);
+      if (self->slice_vao)
+        glDeleteVertexArrays (1, &self->slice_vao);
     }
   for (guint i = 0; i < self->cache->len; i++)
     {
@@ -1060,7 +1085,8 @@ kiln_volume_view_unrealize (GtkWidget *widget)
   self->map_dirty = TRUE;
   self->box_vbo = self->vao = self->box_vao = 0;
   self->overlay_vao = self->overlay_vbo = 0;
-  self->ray_program = self->box_program = self->mesh_program = 0;
+  self->ray_program = self->box_program = self->mesh_program = self->slice_program = 0;
+  self->slice_vao = self->slice_vbo = 0;
 
   GTK_WIDGET_CLASS (kiln_volume_view_parent_class)->unrealize (widget);
 }
@@ -1150,8 +1176,8 @@ ensure_low_target (KilnVolumeView *self,
   return glCheckFramebufferStatus (GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE;
 }
 
-/* The isosurface is drawn from the current entry's mesh: its threshold is the one shown, and
- * no slice plane is shown (the ray caster draws those, with the surface they cut). */
+/* The isosurface is drawn from the current entry's mesh when its threshold is the one shown
+ * (with slice planes only when their shaders are there). */
 static gboolean
 mesh_drawable (KilnVolumeView *self)
 {
@@ -1160,7 +1186,8 @@ mesh_drawable (KilnVolumeView *self)
   return self->mesh_program != 0 && e != NULL && e->ready && e->mesh_vao != 0
          && self->mode == KILN_RENDER_ISOSURFACE && !self->no_mesh
          && e->mesh_gl_thr == self->threshold
-         && self->slices[0] < 0 && self->slices[1] < 0 && self->slices[2] < 0;
+         && (self->slice_program != 0
+             || (self->slices[0] < 0 && self->slices[1] < 0 && self->slices[2] < 0));
 }
 
 /* The mesh, with depth test, at full resolution (it is fast enough while interacting too). */
@@ -1212,12 +1239,56 @@ draw_mesh (KilnVolumeView *self,
   glUniform1i (glGetUniformLocation (self->mesh_program, "hide_unlabelled"), self->hide_unlabelled);
   glUniform1ui (glGetUniformLocation (self->mesh_program, "selected_a"), self->selected[0]);
   glUniform1ui (glGetUniformLocation (self->mesh_program, "selected_b"), self->selected[1]);
+  glUniform3f (glGetUniformLocation (self->mesh_program, "extent"), (float) ext[0], (float) ext[1],
+               (float) ext[2]);
+  glUniform3f (glGetUniformLocation (self->mesh_program, "slice_pos"), self->slices[0],
+               self->slices[1], self->slices[2]);
   glBindVertexArray (e->mesh_vao);
   if (e->mesh_n_indices > 0)
     glDrawElements (GL_TRIANGLES, (GLsizei) e->mesh_n_indices, GL_UNSIGNED_INT, NULL);
   glBindVertexArray (0);
   glBindTexture (GL_TEXTURE_2D, 0);
   glDisable (GL_CULL_FACE);
+
+  /* slice planes: quads over the box, depth-tested against the surface (the surface behind a
+   * plane was discarded above), grey as the ray caster's (window 0.05 … 1 of the normalised
+   * values) */
+  if (self->slices[0] >= 0 || self->slices[1] >= 0 || self->slices[2] >= 0)
+    {
+      float quads[3 * 6 * 3];
+      int nv = 0;
+
+      for (int k = 0; k < 3; k++)
+        {
+          static const int corner[6][2] = { { 0, 0 }, { 1, 0 }, { 1, 1 }, { 0, 0 }, { 1, 1 }, { 0, 1 } };
+          int b = (k + 1) % 3, c = (k + 2) % 3;
+
+          if (self->slices[k] < 0)
+            continue;
+          for (int i = 0; i < 6; i++, nv++)
+            {
+              quads[3 * nv + k] = (float) (MIN (self->slices[k], 1.0f) * ext[k]);
+              quads[3 * nv + b] = (float) (corner[i][0] * ext[b]);
+              quads[3 * nv + c] = (float) (corner[i][1] * ext[c]);
+            }
+        }
+      glUseProgram (self->slice_program);
+      glActiveTexture (GL_TEXTURE0);
+      glBindTexture (GL_TEXTURE_3D, e->volume_tex);
+      glUniform1i (glGetUniformLocation (self->slice_program, "volume"), 0);
+      glUniformMatrix4fv (glGetUniformLocation (self->slice_program, "view_proj"), 1, GL_FALSE, vp->m);
+      glUniform3f (glGetUniformLocation (self->slice_program, "extent"), (float) ext[0],
+                   (float) ext[1], (float) ext[2]);
+      glUniform1f (glGetUniformLocation (self->slice_program, "window_lo"), 0.05f);
+      glUniform1f (glGetUniformLocation (self->slice_program, "window_hi"), 1.0f);
+      glBindVertexArray (self->slice_vao);
+      glBindBuffer (GL_ARRAY_BUFFER, self->slice_vbo);
+      glBufferData (GL_ARRAY_BUFFER, sizeof (float) * 3 * nv, quads, GL_STREAM_DRAW);
+      glBindBuffer (GL_ARRAY_BUFFER, 0);
+      glDrawArrays (GL_TRIANGLES, 0, nv);
+      glBindVertexArray (0);
+      glBindTexture (GL_TEXTURE_3D, 0);
+    }
   glDisable (GL_DEPTH_TEST);
 }
 
