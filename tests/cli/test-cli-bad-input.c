@@ -330,10 +330,11 @@ make_inputs (void)
   {
     g_autofree char *sim = g_build_filename (inputs, "angles-exp", NULL);
     g_autofree char *err = NULL;
+    g_autofree char *sim_out = NULL;   /* captured: stdout is the TAP stream */
     g_autofree char *exp = NULL;
     g_autofree char *tlt = NULL;
     g_autofree char *json = NULL;
-    int rc = kiln_test_run_cli (NULL, &err, "simulate", sim, "--time-points", "1", "--size", "32",
+    int rc = kiln_test_run_cli (&sim_out, &err, "simulate", sim, "--time-points", "1", "--size", "32",
                                 "--no-truth-volumes", NULL);
     if (rc != 0)
       g_error ("simulate failed: %s", err);
