@@ -432,6 +432,7 @@ test_row (gconstpointer data)
   g_autofree char *prefix = NULL;
   ChildSetup cs = { r->flags };
   int status = 0, code;
+  gint64 t0;
 
   if (inputs == NULL)
     make_inputs ();
@@ -445,6 +446,7 @@ test_row (gconstpointer data)
     g_ptr_array_add (argv, expand (r->args[i], out_dir, ro_dir));
   g_ptr_array_add (argv, NULL);
 
+  t0 = g_get_monotonic_time ();
   g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, child_setup, &cs,
                 &out, &err, &status, &error);
   g_assert_no_error (error);
@@ -452,7 +454,8 @@ test_row (gconstpointer data)
   if (!WIFEXITED (status))
     FAIL ("kiln-cli %s crashed (signal %d): %s", r->args[0], WTERMSIG (status), err);
   code = WEXITSTATUS (status);
-  g_test_message ("exit %d, stderr: %s", code, err);
+  g_test_message ("exit %d after %.2f s, stderr: %s", code,
+                  (g_get_monotonic_time () - t0) / 1e6, err);
   if (code != r->code)
     FAIL ("kiln-cli %s: exit %d, expected %d; stderr: %s", r->args[0], code, r->code, err);
 
