@@ -391,6 +391,31 @@ child_setup (gpointer data)
     }
 }
 
+/* Whether user "nobody" can run kiln-cli and read the inputs (every folder above them must let
+ * others through); the read-only rows need it when the test runs as root. */
+static gboolean
+nobody_can_run (void)
+{
+  static int cached = -1;
+
+  if (cached < 0)
+    {
+      pid_t pid = fork ();
+      int status = 0;
+
+      if (pid == 0)
+        {
+          if (setgid (65534) != 0 || setuid (65534) != 0)
+            _exit (1);
+          _exit (access (g_getenv ("KILN_CLI"), X_OK) == 0 && access (inputs, R_OK | X_OK) == 0
+                 ? 0 : 1);
+        }
+      cached = pid > 0 && waitpid (pid, &status, 0) == pid && WIFEXITED (status) &&
+               WEXITSTATUS (status) == 0;
+    }
+  return cached;
+}
+
 /* Expand a placeholder into a path. */
 static char *
 expand (const char *arg,
@@ -436,6 +461,12 @@ test_row (gconstpointer data)
 
   if (inputs == NULL)
     make_inputs ();
+  if ((r->flags & RO) && geteuid () == 0 && !nobody_can_run ())
+    {
+      g_test_skip ("running as root, and user nobody cannot reach kiln-cli or the inputs "
+                   "(a folder above them is not world-readable)");
+      return;
+    }
   g_assert_cmpint (g_mkdir_with_parents (out_dir, 0755), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (ro_dir, 0755), ==, 0);
   g_assert_cmpint (g_chmod (row_dir, 0755), ==, 0);
