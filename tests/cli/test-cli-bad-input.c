@@ -9,7 +9,7 @@
  * Placeholders in the rows: @NAME is an input made once by the fixture (see make_inputs());
  * @o/NAME is NAME in the row's own output folder; @ro/NAME is NAME in a read-only folder (the
  * command then runs as "nobody" when the test runs as root, since root ignores permissions).
- * FULL rows run with a 4 KiB file-size limit and SIGXFSZ ignored, so write() fails with EFBIG as
+ * FULL rows run with a 128-byte file-size limit and SIGXFSZ ignored, so write() fails with EFBIG as
  * on a full disk.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -73,6 +73,8 @@ static const Row rows[] = {
   { { "convert", "@stack.mrc", "@o/out.mrc" },              1, "@o/out.mrc", "too large", FULL },
   { { "convert", "@stack.mrc", "@o/out.tif" },              1, "@o/out.tif", "", FULL },
   { { "convert", "@bad" U8 ".mrc", "@o/out.mrc" },          1, "@bad" U8 ".mrc", "", 0 },
+  { { "convert", "@magic.tif", "@o/out.mrc" },              1, "@magic.tif",    "", 0 },
+  { { "convert", "@negative.mrc", "@o/out.tif" },           1, "@negative.mrc", "", 0 },
   /* simulate */
   { { "simulate", "@ro/sim", "--time-points", "1", "--size", "32", "--no-truth-volumes" },
     1, "@ro/sim", "", RO },
@@ -87,6 +89,10 @@ static const Row rows[] = {
   { { "denoise", "@empty.mrc", "@o/out.mrc" },              1, "@empty.mrc", "", 0 },
   { { "denoise", "@magic.tif", "@o/out.mrc" },              1, "@magic.tif", "", 0 },
   { { "denoise", "@huge.mrc", "@o/out.mrc" },               1, "@huge.mrc",  "", 0 },
+  { { "denoise", "@trunc.mrc", "@o/out.mrc" },              1, "@trunc.mrc", "", 0 },
+  { { "denoise", "@negative.mrc", "@o/out.mrc" },           1, "@negative.mrc", "", 0 },
+  { { "denoise", "@nan.tif", "@o/out.mrc" },                1, "@nan.tif",   "", 0 },
+  { { "denoise", "@bad" U8 ".mrc", "@o/out.mrc" },          1, "@bad" U8 ".mrc", "", 0 },
   { { "denoise", "@stack.mrc", "@o/out.mrc", "--variance", "-4" },  2, NULL, "variance", 0 },
   { { "denoise", "@stack.mrc", "@o/out.mrc", "--variance", "inf" }, 2, NULL, "variance", 0 },
   { { "denoise", "@stack.mrc", "@o/out.mrc", "--psd", "g9" },       2, NULL, "g9", 0 },
@@ -95,6 +101,8 @@ static const Row rows[] = {
   /* denoise-tune */
   { { "denoise-tune", "@empty.mrc", "@stack.mrc" },         1, "@empty.mrc", "", 0 },
   { { "denoise-tune", "@stack.mrc", "@trunc.mrc" },         1, "@trunc.mrc", "", 0 },
+  { { "denoise-tune", "@nan.mrc", "@stack.mrc" },           1, "@nan.mrc",   "", 0 },
+  { { "denoise-tune", "@stack.mrc", "@magic.tif" },         1, "@magic.tif", "", 0 },
   { { "denoise-tune", "@stack.mrc", "@other-size.mrc" },    1, NULL, "", 0 },
   { { "denoise-tune", "@stack.mrc" },                       2, NULL, "", 0 },
   /* align */
@@ -102,6 +110,8 @@ static const Row rows[] = {
   { { "align", "@stack.mrc", "@o/out.mrc", "--angles", "@empty.tlt" }, 1, "@empty.tlt", "", 0 },
   { { "align", "@stack.mrc", "@o/out.mrc", "--angles", "@inf.tlt" },   1, "@inf.tlt",   "", 0 },
   { { "align", "@negative.mrc", "@o/out.mrc", "--angles", "@five.tlt" }, 1, "@negative.mrc", "", 0 },
+  { { "align", "@trunc.tif", "@o/out.mrc", "--angles", "@five.tlt" },    1, "@trunc.tif", "", 0 },
+  { { "align", "@nan.mrc", "@o/out.mrc", "--angles", "@five.tlt" },      1, "@nan.mrc",   "", 0 },
   { { "align", "@stack.mrc", "@o/out.mrc", "--angles", "@five.tlt", "--method", "zz" }, 2, NULL, "zz", 0 },
   { { "align", "@stack.mrc", "@ro/out.mrc", "--angles", "@five.tlt" }, 1, "@ro/out.mrc", "ermission", RO },
   { { "align", "@stack.mrc", "@o/out.mrc", "--angles", "@five.tlt", "--xf", "@o/out.xf" },
@@ -110,11 +120,16 @@ static const Row rows[] = {
   { { "tilt-axis", "@stack.mrc", "--angles", "@three.tlt" },  1, "@three.tlt", "", 0 },
   { { "tilt-axis", "@stack.mrc", "--angles", "@nan.tlt" },    1, "@nan.tlt",   "", 0 },
   { { "tilt-axis", "@trunc.mrc", "--angles", "@five.tlt" },   1, "@trunc.mrc", "", 0 },
+  { { "tilt-axis", "@huge.tif", "--angles", "@five.tlt" },    1, "@huge.tif",  "", 0 },
+  { { "tilt-axis", "@stack.mrc", "--angles", "@empty.tlt" },  1, "@empty.tlt", "", 0 },
   { { "tilt-axis", "@stack.mrc", "--angles", "@five.tlt", "--axis-angle", "1e9" }, 2, NULL, "axis", 0 },
   /* reconstruct */
   { { "reconstruct", "@stack.mrc", "@o/v.mrc", "--angles", "@three.tlt" }, 1, "@three.tlt", "", 0 },
   { { "reconstruct", "@huge.mrc", "@o/v.mrc", "--angles", "@five.tlt" },   1, "@huge.mrc",  "", 0 },
   { { "reconstruct", "@nan.mrc", "@o/v.mrc", "--angles", "@five.tlt" },    1, "@nan.mrc",   "", 0 },
+  { { "reconstruct", "@empty.mrc", "@o/v.mrc", "--angles", "@five.tlt" },  1, "@empty.mrc", "", 0 },
+  { { "reconstruct", "@stack.mrc", "@o/v.mrc", "--angles", "@inf.tlt" },   1, "@inf.tlt",   "", 0 },
+  { { "reconstruct", "@bad" U8 ".mrc", "@o/v.mrc", "--angles", "@five.tlt" }, 1, "@bad" U8 ".mrc", "", 0 },
   { { "reconstruct", "@stack.mrc", "@o/v.mrc", "--angles", "@five.tlt", "--thickness", "-8" },
     2, NULL, "thickness", 0 },
   { { "reconstruct", "@stack.mrc", "@o/v.mrc", "--angles", "@five.tlt", "--thickness", "99999999" },
@@ -127,6 +142,9 @@ static const Row rows[] = {
   /* segment */
   { { "segment", "@empty.mrc", "@o/l.mrc" },                1, "@empty.mrc", "", 0 },
   { { "segment", "@nan-volume.mrc", "@o/l.mrc" },           1, "@nan-volume.mrc", "", 0 },
+  { { "segment", "@trunc.mrc", "@o/l.mrc" },                1, "@trunc.mrc", "", 0 },
+  { { "segment", "@huge.mrc", "@o/l.mrc" },                 1, "@huge.mrc",  "", 0 },
+  { { "segment", "@negative.mrc", "@o/l.mrc" },             1, "@negative.mrc", "", 0 },
   { { "segment", "@volume.mrc", "@o/l.mrc", "--threshold", "nan" }, 2, NULL, "threshold", 0 },
   { { "segment", "@volume.mrc", "@o/l.mrc", "--erode", "-2" },      2, NULL, "erode", 0 },
   { { "segment", "@volume.mrc", "@ro/l.mrc" },              1, "@ro/l.mrc", "ermission", RO },
@@ -134,6 +152,9 @@ static const Row rows[] = {
   /* measure */
   { { "measure", "@empty.mrc", "--pair", "1:2" },           1, "@empty.mrc", "", 0 },
   { { "measure", "@magic.mrc", "--pair", "1:2" },           1, "@magic.mrc", "", 0 },
+  { { "measure", "@nan-volume.mrc", "--pair", "1:2" },      1, "@nan-volume.mrc", "", 0 },
+  { { "measure", "@huge.mrc", "--pair", "1:2" },            1, "@huge.mrc",  "", 0 },
+  { { "measure", "@labels.mrc", "--pair", "1:2", "--csv", "@o/m.csv" }, 1, "@o/m.csv", "too large", FULL },
   { { "measure", "@labels.mrc", "--pair", "1:x" },          2, NULL, "1:x", 0 },
   { { "measure", "@labels.mrc", "--pair", "1:2", "--csv", "@ro/m.csv" }, 1, "@ro/m.csv", "ermission", RO },
   /* run */
@@ -379,7 +400,7 @@ child_setup (gpointer data)
 
   if (cs->flags & FULL)
     {
-      struct rlimit rl = { 4096, 4096 };
+      struct rlimit rl = { 128, 128 };
       signal (SIGXFSZ, SIG_IGN);   /* stays ignored across exec */
       setrlimit (RLIMIT_FSIZE, &rl);
     }
