@@ -104,8 +104,8 @@ kiln_csv_to_string (KilnCsv *csv)
   return g_strdup (csv->text->str);
 }
 
-gboolean
-kiln_csv_save (KilnCsv     *csv,
+static gboolean
+kiln_csv_save_unchecked (KilnCsv     *csv,
                const char  *path,
                GError     **error)
 {
@@ -211,6 +211,19 @@ kiln_csv_load (const char  *path,
                GError     **error)
 {
   GPtrArray *result = kiln_csv_load_unchecked (path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_csv_save (KilnCsv     *csv,
+               const char  *path,
+               GError     **error)
+{
+  gboolean result = kiln_csv_save_unchecked (csv, path, error);
 
   /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
   if (error != NULL && *error != NULL)

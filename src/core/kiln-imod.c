@@ -154,8 +154,8 @@ kiln_tlt_load_unchecked (const char  *path,
   return (double *) g_array_free (g_steal_pointer (&angles), FALSE);
 }
 
-gboolean
-kiln_tlt_save (const char    *path,
+static gboolean
+kiln_tlt_save_unchecked (const char    *path,
                const double  *angles_deg,
                guint          n_angles,
                GError       **error)
@@ -274,8 +274,8 @@ kiln_xf_load_unchecked (const char  *path,
   return (KilnXf *) g_array_free (g_steal_pointer (&xfs), FALSE);
 }
 
-gboolean
-kiln_xf_save (const char    *path,
+static gboolean
+kiln_xf_save_unchecked (const char    *path,
               const KilnXf  *xf,
               guint          n_xf,
               GError       **error)
@@ -325,6 +325,34 @@ kiln_xf_load (const char  *path,
               GError     **error)
 {
   KilnXf *result = kiln_xf_load_unchecked (path, n_xf, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_tlt_save (const char    *path,
+               const double  *angles_deg,
+               guint          n_angles,
+               GError       **error)
+{
+  gboolean result = kiln_tlt_save_unchecked (path, angles_deg, n_angles, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_xf_save (const char    *path,
+              const KilnXf  *xf,
+              guint          n_xf,
+              GError       **error)
+{
+  gboolean result = kiln_xf_save_unchecked (path, xf, n_xf, error);
 
   /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
   if (error != NULL && *error != NULL)

@@ -386,8 +386,8 @@ check_output (const char      *path,
   return TRUE;
 }
 
-gboolean
-kiln_io_save_stack (const KilnImageStack  *stack,
+static gboolean
+kiln_io_save_stack_unchecked (const KilnImageStack  *stack,
                     const char            *path,
                     GError               **error)
 {
@@ -401,8 +401,8 @@ kiln_io_save_stack (const KilnImageStack  *stack,
   return kiln_tiff_save_stack (stack, path, error);
 }
 
-gboolean
-kiln_io_save_volume (const KilnVolume  *volume,
+static gboolean
+kiln_io_save_volume_unchecked (const KilnVolume  *volume,
                      const char        *path,
                      GError           **error)
 {
@@ -435,6 +435,32 @@ kiln_io_load_volume (const char    *path,
                      GError       **error)
 {
   KilnVolume *result = kiln_io_load_volume_unchecked (path, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_io_save_stack (const KilnImageStack  *stack,
+                    const char            *path,
+                    GError               **error)
+{
+  gboolean result = kiln_io_save_stack_unchecked (stack, path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_io_save_volume (const KilnVolume  *volume,
+                     const char        *path,
+                     GError           **error)
+{
+  gboolean result = kiln_io_save_volume_unchecked (volume, path, error);
 
   /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
   if (error != NULL && *error != NULL)

@@ -1025,8 +1025,8 @@ fail:
   return FALSE;
 }
 
-gboolean
-kiln_mrc_save_stack (const KilnImageStack  *stack,
+static gboolean
+kiln_mrc_save_stack_unchecked (const KilnImageStack  *stack,
                      const char            *path,
                      const char            *label,
                      GError               **error)
@@ -1036,8 +1036,8 @@ kiln_mrc_save_stack (const KilnImageStack  *stack,
                            stack->pixel_size_nm, label, error);
 }
 
-gboolean
-kiln_mrc_save_volume (const KilnVolume  *volume,
+static gboolean
+kiln_mrc_save_volume_unchecked (const KilnVolume  *volume,
                       const char        *path,
                       const char        *label,
                       GError           **error)
@@ -1047,8 +1047,8 @@ kiln_mrc_save_volume (const KilnVolume  *volume,
                            volume->voxel_size_nm, label, error);
 }
 
-gboolean
-kiln_mrc_save_labels (const KilnLabelVolume  *labels,
+static gboolean
+kiln_mrc_save_labels_unchecked (const KilnLabelVolume  *labels,
                       const char             *path,
                       const char             *label,
                       GError                **error)
@@ -1138,6 +1138,48 @@ kiln_mrc_load_labels (const char    *path,
                       GError       **error)
 {
   KilnLabelVolume *result = kiln_mrc_load_labels_unchecked (path, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_mrc_save_stack (const KilnImageStack  *stack,
+                     const char            *path,
+                     const char            *label,
+                     GError               **error)
+{
+  gboolean result = kiln_mrc_save_stack_unchecked (stack, path, label, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_mrc_save_volume (const KilnVolume  *volume,
+                      const char        *path,
+                      const char        *label,
+                      GError           **error)
+{
+  gboolean result = kiln_mrc_save_volume_unchecked (volume, path, label, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_mrc_save_labels (const KilnLabelVolume  *labels,
+                      const char             *path,
+                      const char             *label,
+                      GError                **error)
+{
+  gboolean result = kiln_mrc_save_labels_unchecked (labels, path, label, error);
 
   /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
   if (error != NULL && *error != NULL)

@@ -846,8 +846,8 @@ fail:
   return FALSE;
 }
 
-gboolean
-kiln_tiff_save_stack (const KilnImageStack  *stack,
+static gboolean
+kiln_tiff_save_stack_unchecked (const KilnImageStack  *stack,
                       const char            *path,
                       GError               **error)
 {
@@ -856,8 +856,8 @@ kiln_tiff_save_stack (const KilnImageStack  *stack,
                       stack->pixel_size_nm, 0.0, error);
 }
 
-gboolean
-kiln_tiff_save_volume (const KilnVolume  *volume,
+static gboolean
+kiln_tiff_save_volume_unchecked (const KilnVolume  *volume,
                        const char        *path,
                        GError           **error)
 {
@@ -866,8 +866,8 @@ kiln_tiff_save_volume (const KilnVolume  *volume,
                       volume->voxel_size_nm, volume->voxel_size_nm, error);
 }
 
-gboolean
-kiln_tiff_save_image (const float  *data,
+static gboolean
+kiln_tiff_save_image_unchecked (const float  *data,
                       guint         width,
                       guint         height,
                       double        pixel_size_nm,
@@ -903,6 +903,48 @@ kiln_tiff_load_series (const char * const  *paths,
                        GError             **error)
 {
   KilnImageStack *result = kiln_tiff_load_series_unchecked (paths, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_tiff_save_stack (const KilnImageStack  *stack,
+                      const char            *path,
+                      GError               **error)
+{
+  gboolean result = kiln_tiff_save_stack_unchecked (stack, path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_tiff_save_volume (const KilnVolume  *volume,
+                       const char        *path,
+                       GError           **error)
+{
+  gboolean result = kiln_tiff_save_volume_unchecked (volume, path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_tiff_save_image (const float  *data,
+                      guint         width,
+                      guint         height,
+                      double        pixel_size_nm,
+                      const char   *path,
+                      GError      **error)
+{
+  gboolean result = kiln_tiff_save_image_unchecked (data, width, height, pixel_size_nm, path, error);
 
   /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
   if (error != NULL && *error != NULL)

@@ -642,6 +642,10 @@ static const SaveCase save_cases[] = {
   { SAVE_CSV,        "m.csv",    FALSE }, { SAVE_CSV,        "m.csv",    TRUE },
   { SAVE_PNG,        "s.png",    FALSE }, { SAVE_PNG,        "s.png",    TRUE },
   { SAVE_EXPERIMENT, "experiment.json", FALSE }, { SAVE_EXPERIMENT, "experiment.json", TRUE },
+  /* output names that are not UTF-8: the message must still be valid UTF-8 and name them */
+  { SAVE_MRC_STACK,  "out-\xff\xfe.mrc", FALSE }, { SAVE_TIFF_STACK, "out-\xff.tif", TRUE },
+  { SAVE_TLT,        "a-\xfe.tlt",      TRUE },  { SAVE_CSV,        "m-\xff.csv",  FALSE },
+  { SAVE_PNG,        "s-\xff.png",      TRUE },
 };
 
 /* The outputs are big enough that a 4 KiB file-size limit stops them: 64 × 64 × 4 floats. */
@@ -758,6 +762,8 @@ save_child (const SaveCase *c,
     }
   if (save (c->saver, path, &error))
     printf ("ok\n");
+  else if (!g_utf8_validate (error->message, -1, NULL))
+    printf ("invalid UTF-8 message\n");
   else
     printf ("error: %s\n", error->message);
   fflush (stdout);
@@ -772,6 +778,7 @@ test_save_case (gconstpointer data)
   g_autofree char *dir = NULL;
   g_autofree char *left = NULL;
   g_autofree char *pattern = NULL;
+  g_autofree char *display = NULL;
 
   if (g_test_subprocess ())
     {
@@ -790,7 +797,8 @@ test_save_case (gconstpointer data)
   g_chmod (dir, 0755);
   g_test_trap_assert_passed ();
   /* the message names the output and the reason */
-  pattern = g_strdup_printf ("error: *%s*%s*\n", c->file,
+  display = g_filename_display_name (c->file);
+  pattern = g_strdup_printf ("error: *%s*%s*\n", display,
                              c->disk_full ? "too large" : "ermission denied");
   g_test_trap_assert_stdout (pattern);
   /* nothing half-written, no temp file left */
@@ -816,7 +824,8 @@ main (int    argc,
   for (guint i = 0; i < G_N_ELEMENTS (save_cases); i++)
     {
       const SaveCase *c = &save_cases[i];
-      g_autofree char *p = g_strdup_printf ("/bad-input/save/%s/%s", c->file,
+      g_autofree char *name = g_utf8_make_valid (c->file, -1);
+      g_autofree char *p = g_strdup_printf ("/bad-input/save/%s/%s", name,
                                             c->disk_full ? "disk-full" : "read-only-folder");
       g_test_add_data_func (p, c, test_save_case);
     }
