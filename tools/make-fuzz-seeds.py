@@ -85,7 +85,11 @@ out("tiff", "i16-be.tif", tiff_pages([(w, h, struct.pack(">%dh" % (w * h), *rang
 out("tiff", "f32-3pages.tif", tiff_pages([(w, h, struct.pack("<%df" % (w * h), *[p + i * 0.5 for i in range(w * h)])) for p in range(3)], 32, 3))
 
 # ---------------------------------------------------------------- DM3 / DM4
-def dm(version, image_values, dims, dtype_code=23, fmt="f", scale=2.0, origin=1.0):
+def dm(version, image_values, dims, fmt="f", scale=2.0, origin=1.0):
+    # the tag's element type (DM simple types: 6 float32, 4 uint16) differs from the image's
+    # DataType (2 float32, 10 uint16)
+    elem_code = {"f": 6, "H": 4}[fmt]
+    dtype_code = {"f": 2, "H": 10}[fmt]
     big_sizes = version == 4
     def size(n):
         return struct.pack(">Q" if big_sizes else ">I", n)
@@ -118,7 +122,7 @@ def dm(version, image_values, dims, dtype_code=23, fmt="f", scale=2.0, origin=1.
         cal.append(entry("", group([entry("Origin", f32(org)), entry("Scale", f32(sc)), entry("Units", string_tag(un))]), True))
     image_data = group([
         entry("Calibrations", group([entry("Dimension", group(cal), True)]), True),
-        entry("Data", array_data(dtype_code if dtype_code != 23 else 2, fmt, image_values)),
+        entry("Data", array_data(elem_code, fmt, image_values)),
         entry("DataType", i32(dtype_code)),
         entry("Dimensions", group([entry("", tag_data(5, struct.pack("<I", d))) for d in dims]), True),
     ])
@@ -131,7 +135,7 @@ def dm(version, image_values, dims, dtype_code=23, fmt="f", scale=2.0, origin=1.
 vals = [float(i % 13) for i in range(4 * 3 * 2)]
 out("dm", "float-3d.dm3", dm(3, vals, [4, 3, 2]))
 out("dm", "float-3d.dm4", dm(4, vals, [4, 3, 2]))
-out("dm", "u16-2d.dm3", dm(3, [int(v) for v in vals[:12]], [4, 3], dtype_code=10, fmt="H"))
+out("dm", "u16-2d.dm3", dm(3, [int(v) for v in vals[:12]], [4, 3], fmt="H"))
 
 # ---------------------------------------------------------------- IMOD text
 out("imod", "angles.tlt", "".join("%6.2f\n" % a for a in range(-40, 42, 2)).encode())

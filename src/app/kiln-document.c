@@ -1297,6 +1297,72 @@ kiln_document_get_axis (KilnDocument *self,
   return TRUE;
 }
 
+/* The axis of time point @index as an undo snapshot. */
+static JsonObject *
+axis_snapshot (TimePoint *tp,
+               guint      index)
+{
+  JsonObject *o = json_object_new ();
+
+  json_object_set_int_member (o, "index", index);
+  json_object_set_boolean_member (o, "has_axis", tp->has_axis);
+  json_object_set_double_member (o, "axis_angle_deg", tp->axis_angle_deg);
+  json_object_set_double_member (o, "axis_shift_px", tp->axis_shift_px);
+  json_object_set_boolean_member (o, "from_pipeline", tp->axis_from_pipeline);
+  return o;
+}
+
+/* Record an axis change of @index (@before owned); a change of the same time point's axis
+ * within 0.6 s extends the last undo step (the slider still moving). */
+static void
+push_axis_change (KilnDocument *self,
+                  guint         index,
+                  JsonObject   *before)
+{
+  TimePoint *tp = g_ptr_array_index (self->time_points, index);
+  ParamChange *top = g_queue_peek_head (&self->undo);
+  gint64 now = g_get_monotonic_time ();
+
+  if (top != NULL && top->step == KILN_DOC_AXIS_EDIT && top->after != NULL &&
+      json_object_get_int_member (top->after, "index") == index &&
+      now - self->last_change_us < 600 * 1000)
+    {
+      json_object_unref (before);
+      json_object_unref (top->after);
+      top->after = axis_snapshot (tp, index);
+    }
+  else
+    {
+      ParamChange *c = g_new0 (ParamChange, 1);
+      c->step = KILN_DOC_AXIS_EDIT;
+      c->before = before;
+      c->after = axis_snapshot (tp, index);
+      g_queue_push_head (&self->undo, c);
+      while (self->undo.length > 200)
+        param_change_free (g_queue_pop_tail (&self->undo));
+    }
+  g_queue_clear_full (&self->redo, param_change_free);
+  self->last_change_us = now;
+}
+
+/* Undo/redo: put back the axis of a snapshot. */
+static void
+apply_axis (KilnDocument *self,
+            JsonObject   *o)
+{
+  guint index = json_object_get_int_member (o, "index");
+  TimePoint *tp = get_tp (self, index);
+
+  if (tp == NULL)
+    return;
+  tp->has_axis = json_object_get_boolean_member (o, "has_axis");
+  tp->axis_angle_deg = json_object_get_double_member (o, "axis_angle_deg");
+  tp->axis_shift_px = json_object_get_double_member (o, "axis_shift_px");
+  tp->axis_from_pipeline = json_object_get_boolean_member (o, "from_pipeline");
+  self->modified = TRUE;
+  results_changed (self, index);
+}
+
 void
 kiln_document_set_axis (KilnDocument *self,
                         guint         index,
@@ -1304,15 +1370,23 @@ kiln_document_set_axis (KilnDocument *self,
                         double        shift_px)
 {
   TimePoint *tp = get_tp (self, index);
+  JsonObject *before;
 
   g_return_if_fail (tp != NULL);
   g_return_if_fail (isfinite (angle_deg) && isfinite (shift_px));
-  /* the same axis again (e.g. shown by the panel) stays kiln-cli run's if it was */
-  if (!(tp->has_axis && tp->axis_angle_deg == angle_deg && tp->axis_shift_px == shift_px))
-    tp->axis_from_pipeline = FALSE;
+  /* the same axis again (e.g. shown by the panel) stays kiln-cli run's if it was, and is no
+   * undo step */
+  if (tp->has_axis && tp->axis_angle_deg == angle_deg && tp->axis_shift_px == shift_px)
+    {
+      results_changed (self, index);
+      return;
+    }
+  before = axis_snapshot (tp, index);
+  tp->axis_from_pipeline = FALSE;
   tp->has_axis = TRUE;
   tp->axis_angle_deg = angle_deg;
   tp->axis_shift_px = shift_px;
+  push_axis_change (self, index, before);
   results_changed (self, index);
 }
 
@@ -1321,10 +1395,15 @@ kiln_document_clear_axis (KilnDocument *self,
                           guint         index)
 {
   TimePoint *tp = get_tp (self, index);
+  JsonObject *before;
 
   g_return_if_fail (tp != NULL);
+  if (!tp->has_axis)
+    return;
+  before = axis_snapshot (tp, index);
   tp->has_axis = FALSE;
   tp->axis_from_pipeline = FALSE;
+  push_axis_change (self, index, before);
   results_changed (self, index);
 }
 
@@ -1488,7 +1567,8 @@ undo_redo (KilnDocument *self,
   ParamChange *c = g_queue_pop_head (from);
   g_autoptr(JsonObject) value = NULL;
 
-  if (c == NULL || (self->experiment == NULL && c->step != KILN_DOC_EXPERIMENT_EDIT))
+  if (c == NULL || (self->experiment == NULL && c->step != KILN_DOC_EXPERIMENT_EDIT &&
+                    c->step != KILN_DOC_AXIS_EDIT))
     {
       if (c != NULL)
         g_queue_push_head (from, c);
@@ -1497,6 +1577,8 @@ undo_redo (KilnDocument *self,
   value = step_params_copy (undo ? c->before : c->after);
   if (c->step == KILN_DOC_EXPERIMENT_EDIT)
     apply_metadata (self, value);
+  else if (c->step == KILN_DOC_AXIS_EDIT)
+    apply_axis (self, value);
   else
     put_step_params (self, c->step, value);
   g_queue_push_head (to, c);

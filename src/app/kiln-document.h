@@ -190,6 +190,10 @@ gboolean        kiln_document_save                 (KilnDocument  *self,
 /* "params-changed" carries this value when undo/redo restored the experiment's metadata (pixel
  * size, PT times, temperatures, angle files) rather than a step's parameters. */
 #define KILN_DOC_EXPERIMENT_EDIT KILN_DOC_N_STEPS
+/* "params-changed" carries this value when undo/redo restored a time point's tilt axis
+ * (kiln_document_set_axis / _clear_axis are undoable; changes of the same time point's axis
+ * within 0.6 s are one undo step, like a slider drag). */
+#define KILN_DOC_AXIS_EDIT (KILN_DOC_N_STEPS + 1)
 
 /* Pixel size (nm) of the experiment (of the series for a single one); 0 when unknown. */
 double          kiln_document_get_pixel_size_nm    (KilnDocument  *self);

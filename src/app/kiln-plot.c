@@ -31,6 +31,7 @@ struct _KilnPlot
   char      *y_label;
   GPtrArray *series;
   double     marker;
+  double     left;     /* the left margin of the last drawing (fits the y tick labels) */
 };
 
 G_DEFINE_FINAL_TYPE (KilnPlot, kiln_plot, GTK_TYPE_WIDGET)
@@ -142,6 +143,25 @@ draw (KilnPlot *self,
   layout = pango_cairo_create_layout (cr);
   font = pango_font_description_from_string ("Sans 9");
   pango_layout_set_font_description (layout, font);
+
+  /* the left margin fits the widest y tick label beside the rotated y title */
+  {
+    double ystep = nice_step (y1 - y0, 5);
+    int widest = 0;
+    for (double t = ceil (y0 / ystep) * ystep; t <= y1; t += ystep)
+      {
+        char buf[32];
+        g_snprintf (buf, sizeof buf, "%g", fabs (t) < ystep * 1e-6 ? 0.0 : t);
+        pango_layout_set_text (layout, buf, -1);
+        pango_layout_get_pixel_size (layout, &tw, &th);
+        widest = MAX (widest, tw);
+      }
+    pango_layout_set_text (layout, "Ag", -1);
+    pango_layout_get_pixel_size (layout, &tw, &th);
+    left = MAX (left, 4 + th + 4 + widest + 6);
+    pw = MAX (1, width - left - right);
+    self->left = left;
+  }
 
   /* frame and ticks */
   cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, 0.8);
@@ -438,7 +458,8 @@ kiln_plot_pick (KilnPlot *self,
 {
   int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
   double x0, x1, y0, y1, best = radius * radius;
-  double pw = MAX (1, w - PLOT_LEFT - PLOT_RIGHT), ph = MAX (1, h - PLOT_TOP - PLOT_BOTTOM);
+  double left = MAX (PLOT_LEFT, self->left);
+  double pw = MAX (1, w - left - PLOT_RIGHT), ph = MAX (1, h - PLOT_TOP - PLOT_BOTTOM);
   gboolean found = FALSE;
 
   kiln_plot_get_range (self, &x0, &x1, &y0, &y1);
@@ -449,7 +470,7 @@ kiln_plot_pick (KilnPlot *self,
         continue;
       for (guint k = 0; k < s->x->len; k++)
         {
-          double px = PLOT_LEFT + (g_array_index (s->x, double, k) - x0) / (x1 - x0) * pw;
+          double px = left + (g_array_index (s->x, double, k) - x0) / (x1 - x0) * pw;
           double py = PLOT_TOP + (1 - (g_array_index (s->y, double, k) - y0) / (y1 - y0)) * ph;
           double d2 = (px - x) * (px - x) + (py - y) * (py - y);
           if (isfinite (d2) && d2 <= best)

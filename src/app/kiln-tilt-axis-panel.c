@@ -409,6 +409,19 @@ on_step_params_changed (KilnDocument      *document,
 {
   JsonObject *o;
 
+  if (step == KILN_DOC_AXIS_EDIT)
+    {
+      /* undo/redo of the axis: show the restored one (or the starting one, if none) */
+      double angle, shift;
+      if (!kiln_document_get_axis (document, self->time_point, &angle, &shift))
+        {
+          o = kiln_document_get_step_params (document, KILN_DOC_STEP_ALIGN);
+          angle = o ? json_object_get_double_member_with_default (o, "axis_angle_deg", 0) : 0;
+          shift = 0;
+        }
+      set_controls (self, angle, shift);
+      return;
+    }
   if (step != KILN_DOC_STEP_TILT_AXIS)
     return;
   o = kiln_document_get_step_params (document, KILN_DOC_STEP_TILT_AXIS);

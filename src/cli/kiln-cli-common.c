@@ -32,7 +32,10 @@ int
 kiln_cli_fail (const char   *command,
                const GError *error)
 {
-  g_printerr ("kiln-cli %s: %s\n", command, error ? error->message : "failed");
+  /* a file name that is not UTF-8 shows as U+FFFD rather than making stderr invalid UTF-8 */
+  g_autofree char *message = g_utf8_make_valid (error ? error->message : "failed", -1);
+
+  g_printerr ("kiln-cli %s: %s\n", command, message);
   return KILN_CLI_RUNTIME_ERROR;
 }
 

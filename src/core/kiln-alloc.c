@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "kiln-alloc.h"
 #include "kiln-error.h"
 
-static guint64 budget_override;
+/* set by the UI thread while workers allocate: atomic (ThreadSanitizer, tests/core/test-threads.c) */
+static _Atomic guint64 budget_override;
 
 #define LARGE_BLOCK (4u << 20)
 
@@ -21,9 +23,10 @@ kiln_memory_budget (void)
 {
   static gsize init = 0;
   static guint64 dflt;
+  guint64 override = atomic_load_explicit (&budget_override, memory_order_relaxed);
 
-  if (budget_override != 0)
-    return budget_override;
+  if (override != 0)
+    return override;
 
   if (g_once_init_enter (&init))
     {
@@ -51,7 +54,7 @@ kiln_memory_budget (void)
 void
 kiln_set_memory_budget (guint64 bytes)
 {
-  budget_override = bytes;
+  atomic_store_explicit (&budget_override, bytes, memory_order_relaxed);
 }
 
 gboolean

@@ -104,8 +104,8 @@ kiln_csv_to_string (KilnCsv *csv)
   return g_strdup (csv->text->str);
 }
 
-gboolean
-kiln_csv_save (KilnCsv     *csv,
+static gboolean
+kiln_csv_save_unchecked (KilnCsv     *csv,
                const char  *path,
                GError     **error)
 {
@@ -121,8 +121,8 @@ kiln_csv_save (KilnCsv     *csv,
   return TRUE;
 }
 
-GPtrArray *
-kiln_csv_load (const char  *path,
+static GPtrArray *
+kiln_csv_load_unchecked (const char  *path,
                GError     **error)
 {
   g_autofree char *text = NULL;
@@ -196,5 +196,37 @@ kiln_csv_load (const char  *path,
       g_ptr_array_add (cells, NULL);
       g_ptr_array_add (rows, g_ptr_array_free (cells, FALSE));
     }
+  if (rows->len == 0)
+    {
+      g_set_error (error, KILN_ERROR, KILN_ERROR_FORMAT,
+                   "%s is empty (a CSV starts with a header row)", path);
+      g_ptr_array_unref (rows);
+      return NULL;
+    }
   return rows;
+}
+
+GPtrArray *
+kiln_csv_load (const char  *path,
+               GError     **error)
+{
+  GPtrArray *result = kiln_csv_load_unchecked (path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_csv_save (KilnCsv     *csv,
+               const char  *path,
+               GError     **error)
+{
+  gboolean result = kiln_csv_save_unchecked (csv, path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
 }

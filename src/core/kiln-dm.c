@@ -393,8 +393,8 @@ kiln_dm_file_free (KilnDmFile *file)
   g_free (file);
 }
 
-KilnDmFile *
-kiln_dm_file_open (const char  *path,
+static KilnDmFile *
+kiln_dm_file_open_unchecked (const char  *path,
                    GError     **error)
 {
   g_autoptr(KilnDmFile) file = g_new0 (KilnDmFile, 1);
@@ -1165,8 +1165,8 @@ convert_pixels (float        *dst,
 #undef NOSWAP
 }
 
-KilnImageStack *
-kiln_dm_load_stack (const char    *path,
+static KilnImageStack *
+kiln_dm_load_stack_unchecked (const char    *path,
                     GCancellable  *cancellable,
                     GError       **error)
 {
@@ -1299,6 +1299,10 @@ kiln_dm_load_stack (const char    *path,
       }
   }
 
+  /* NaN/Inf pixels (real types) would poison every later step: refuse them as MRC and TIFF do */
+  if (!kiln_image_stack_check_finite (stack, path, error))
+    return NULL;
+
   /* pixel size: calibration of dimension 0 (x), value = scale · (index − origin) */
   cal = kiln_dm_tag_lookup (best.image, "ImageData/Calibrations/Dimension/[0]");
   if (cal != NULL && cal->is_group)
@@ -1317,4 +1321,29 @@ kiln_dm_load_stack (const char    *path,
     memset (stack->angles_deg, 0, n_tilts * sizeof (double));
 
   return g_steal_pointer (&stack);
+}
+
+KilnDmFile *
+kiln_dm_file_open (const char  *path,
+                   GError     **error)
+{
+  KilnDmFile *result = kiln_dm_file_open_unchecked (path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+KilnImageStack *
+kiln_dm_load_stack (const char    *path,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  KilnImageStack *result = kiln_dm_load_stack_unchecked (path, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
 }

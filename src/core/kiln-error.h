@@ -37,4 +37,8 @@ typedef enum
 
 GQuark kiln_error_quark (void);
 
+/* Make @error's message valid UTF-8 in place (bytes of a file name that is not UTF-8 become
+ * U+FFFD), so that it can be shown in the UI or written into JSON. */
+void   kiln_error_ensure_utf8 (GError *error);
+
 G_END_DECLS

@@ -377,8 +377,8 @@ kiln_experiment_from_json (JsonNode    *node,
   return g_steal_pointer (&self);
 }
 
-KilnExperiment *
-kiln_experiment_load (const char  *path,
+static KilnExperiment *
+kiln_experiment_load_unchecked (const char  *path,
                       GError     **error)
 {
   g_autofree char *file = NULL;
@@ -410,8 +410,8 @@ kiln_experiment_load (const char  *path,
   return self;
 }
 
-gboolean
-kiln_experiment_save (KilnExperiment *self,
+static gboolean
+kiln_experiment_save_unchecked (KilnExperiment *self,
                       const char     *dir,
                       GError        **error)
 {
@@ -438,4 +438,29 @@ kiln_experiment_save (KilnExperiment *self,
       self->dir = g_strdup (dir);
     }
   return TRUE;
+}
+
+KilnExperiment *
+kiln_experiment_load (const char  *path,
+                      GError     **error)
+{
+  KilnExperiment *result = kiln_experiment_load_unchecked (path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_experiment_save (KilnExperiment *self,
+                      const char     *dir,
+                      GError        **error)
+{
+  gboolean result = kiln_experiment_save_unchecked (self, dir, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
 }

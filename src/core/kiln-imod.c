@@ -99,8 +99,8 @@ shorten (const char *line)
   return g_steal_pointer (&copy);
 }
 
-double *
-kiln_tlt_load (const char  *path,
+static double *
+kiln_tlt_load_unchecked (const char  *path,
                guint       *n_angles,
                GError     **error)
 {
@@ -154,8 +154,8 @@ kiln_tlt_load (const char  *path,
   return (double *) g_array_free (g_steal_pointer (&angles), FALSE);
 }
 
-gboolean
-kiln_tlt_save (const char    *path,
+static gboolean
+kiln_tlt_save_unchecked (const char    *path,
                const double  *angles_deg,
                guint          n_angles,
                GError       **error)
@@ -212,8 +212,8 @@ parse_fixed_xf (const char *line,
   return TRUE;
 }
 
-KilnXf *
-kiln_xf_load (const char  *path,
+static KilnXf *
+kiln_xf_load_unchecked (const char  *path,
               guint       *n_xf,
               GError     **error)
 {
@@ -274,8 +274,8 @@ kiln_xf_load (const char  *path,
   return (KilnXf *) g_array_free (g_steal_pointer (&xfs), FALSE);
 }
 
-gboolean
-kiln_xf_save (const char    *path,
+static gboolean
+kiln_xf_save_unchecked (const char    *path,
               const KilnXf  *xf,
               guint          n_xf,
               GError       **error)
@@ -304,4 +304,58 @@ kiln_xf_save (const char    *path,
       g_string_append_c (s, '\n');
     }
   return kiln_io_write_file (path, s->str, s->len, error);
+}
+
+double *
+kiln_tlt_load (const char  *path,
+               guint       *n_angles,
+               GError     **error)
+{
+  double *result = kiln_tlt_load_unchecked (path, n_angles, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+KilnXf *
+kiln_xf_load (const char  *path,
+              guint       *n_xf,
+              GError     **error)
+{
+  KilnXf *result = kiln_xf_load_unchecked (path, n_xf, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_tlt_save (const char    *path,
+               const double  *angles_deg,
+               guint          n_angles,
+               GError       **error)
+{
+  gboolean result = kiln_tlt_save_unchecked (path, angles_deg, n_angles, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_xf_save (const char    *path,
+              const KilnXf  *xf,
+              guint          n_xf,
+              GError       **error)
+{
+  gboolean result = kiln_xf_save_unchecked (path, xf, n_xf, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
 }

@@ -304,8 +304,8 @@ set_unknown_error (const char  *path,
                  "%s: unknown file format (Kiln reads TIFF, MRC, DM3 and DM4)", path);
 }
 
-KilnImageStack *
-kiln_io_load_stack (const char    *path,
+static KilnImageStack *
+kiln_io_load_stack_unchecked (const char    *path,
                     GCancellable  *cancellable,
                     GError       **error)
 {
@@ -327,8 +327,8 @@ kiln_io_load_stack (const char    *path,
     }
 }
 
-KilnVolume *
-kiln_io_load_volume (const char    *path,
+static KilnVolume *
+kiln_io_load_volume_unchecked (const char    *path,
                      GCancellable  *cancellable,
                      GError       **error)
 {
@@ -386,8 +386,8 @@ check_output (const char      *path,
   return TRUE;
 }
 
-gboolean
-kiln_io_save_stack (const KilnImageStack  *stack,
+static gboolean
+kiln_io_save_stack_unchecked (const KilnImageStack  *stack,
                     const char            *path,
                     GError               **error)
 {
@@ -401,8 +401,8 @@ kiln_io_save_stack (const KilnImageStack  *stack,
   return kiln_tiff_save_stack (stack, path, error);
 }
 
-gboolean
-kiln_io_save_volume (const KilnVolume  *volume,
+static gboolean
+kiln_io_save_volume_unchecked (const KilnVolume  *volume,
                      const char        *path,
                      GError           **error)
 {
@@ -414,4 +414,56 @@ kiln_io_save_volume (const KilnVolume  *volume,
   if (f == KILN_FILE_FORMAT_MRC)
     return kiln_mrc_save_volume (volume, path, NULL, error);
   return kiln_tiff_save_volume (volume, path, error);
+}
+
+KilnImageStack *
+kiln_io_load_stack (const char    *path,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  KilnImageStack *result = kiln_io_load_stack_unchecked (path, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+KilnVolume *
+kiln_io_load_volume (const char    *path,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  KilnVolume *result = kiln_io_load_volume_unchecked (path, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_io_save_stack (const KilnImageStack  *stack,
+                    const char            *path,
+                    GError               **error)
+{
+  gboolean result = kiln_io_save_stack_unchecked (stack, path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_io_save_volume (const KilnVolume  *volume,
+                     const char        *path,
+                     GError           **error)
+{
+  gboolean result = kiln_io_save_volume_unchecked (volume, path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
 }

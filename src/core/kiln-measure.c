@@ -195,9 +195,18 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
   bw = hi[0] - lo[0] + 1;
   bh = hi[1] - lo[1] + 1;
   bd = hi[2] - lo[2] + 1;
-  foot = g_malloc0 ((gsize) bw * bh);
-  col[0] = g_new0 (guint32, (gsize) bw * bh);
-  col[1] = g_new0 (guint32, (gsize) bw * bh);
+  /* footprints of the pair's bounding box: image-sized, through the checked path */
+  foot = kiln_alloc ((gsize) bw * bh, 1, TRUE, "pair footprint", error);
+  col[0] = foot ? kiln_alloc ((gsize) bw * bh, sizeof (guint32), TRUE, "pair footprint", error)
+                : NULL;
+  col[1] = col[0] ? kiln_alloc ((gsize) bw * bh, sizeof (guint32), TRUE, "pair footprint", error)
+                  : NULL;
+  if (col[1] == NULL)
+    {
+      kiln_free (foot);
+      kiln_free (col[0]);
+      return FALSE;
+    }
   neck_count = g_new0 (guint64, bd);
   memset (acc, 0, sizeof (acc));
   acc[0].zmin = acc[1].zmin = G_MAXUINT;
@@ -243,8 +252,8 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
   for (gsize i = 0; i < (gsize) bw * bh; i++)
     if (col[0][i] > 0 || col[1][i] > 0)
       foot[i] = col[0][i] >= col[1][i] ? 1 : 2;
-  g_free (col[0]);
-  g_free (col[1]);
+  kiln_free (col[0]);
+  kiln_free (col[1]);
   /* each face was counted from its lower voxel only, whichever label it had: no double count */
   out->touching = contact > 0;
   out->contact_area_nm2 = contact * vs * vs;
@@ -399,7 +408,7 @@ kiln_measure_pair (const KilnLabelVolume  *labels,
     else
       out->neck_section_z_nm = 0.5 * (zbar[0] + zbar[1]) * vs;
   }
-  g_free (foot);
+  kiln_free (foot);
   g_free (neck_count);
   return TRUE;
 }

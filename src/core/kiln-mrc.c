@@ -652,8 +652,8 @@ read_data (int              fd,
 /* ------------------------------------------------------------------------------------------ */
 /* Public readers                                                                              */
 
-gboolean
-kiln_mrc_read_info (const char   *path,
+static gboolean
+kiln_mrc_read_info_unchecked (const char   *path,
                     KilnMrcInfo  *info,
                     GError      **error)
 {
@@ -669,8 +669,8 @@ kiln_mrc_read_info (const char   *path,
   return TRUE;
 }
 
-KilnImageStack *
-kiln_mrc_load_stack (const char    *path,
+static KilnImageStack *
+kiln_mrc_load_stack_unchecked (const char    *path,
                      GCancellable  *cancellable,
                      GError       **error)
 {
@@ -725,8 +725,8 @@ check_finite_volume (const float  *data,
   return TRUE;
 }
 
-KilnVolume *
-kiln_mrc_load_volume (const char    *path,
+static KilnVolume *
+kiln_mrc_load_volume_unchecked (const char    *path,
                       GCancellable  *cancellable,
                       GError       **error)
 {
@@ -752,8 +752,8 @@ kiln_mrc_load_volume (const char    *path,
   return g_steal_pointer (&vol);
 }
 
-KilnLabelVolume *
-kiln_mrc_load_labels (const char    *path,
+static KilnLabelVolume *
+kiln_mrc_load_labels_unchecked (const char    *path,
                       GCancellable  *cancellable,
                       GError       **error)
 {
@@ -1025,8 +1025,8 @@ fail:
   return FALSE;
 }
 
-gboolean
-kiln_mrc_save_stack (const KilnImageStack  *stack,
+static gboolean
+kiln_mrc_save_stack_unchecked (const KilnImageStack  *stack,
                      const char            *path,
                      const char            *label,
                      GError               **error)
@@ -1036,8 +1036,8 @@ kiln_mrc_save_stack (const KilnImageStack  *stack,
                            stack->pixel_size_nm, label, error);
 }
 
-gboolean
-kiln_mrc_save_volume (const KilnVolume  *volume,
+static gboolean
+kiln_mrc_save_volume_unchecked (const KilnVolume  *volume,
                       const char        *path,
                       const char        *label,
                       GError           **error)
@@ -1047,8 +1047,8 @@ kiln_mrc_save_volume (const KilnVolume  *volume,
                            volume->voxel_size_nm, label, error);
 }
 
-gboolean
-kiln_mrc_save_labels (const KilnLabelVolume  *labels,
+static gboolean
+kiln_mrc_save_labels_unchecked (const KilnLabelVolume  *labels,
                       const char             *path,
                       const char             *label,
                       GError                **error)
@@ -1091,4 +1091,98 @@ kiln_mrc_save_labels (const KilnLabelVolume  *labels,
                labels->voxel_size_nm, &st, label);
   return mrc_write (path, hdr, labels->data, n, small ? 2 : 4,
                     small ? labels_to_u16 : labels_to_f32, error);
+}
+
+gboolean
+kiln_mrc_read_info (const char   *path,
+                    KilnMrcInfo  *info,
+                    GError      **error)
+{
+  gboolean result = kiln_mrc_read_info_unchecked (path, info, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+KilnImageStack *
+kiln_mrc_load_stack (const char    *path,
+                     GCancellable  *cancellable,
+                     GError       **error)
+{
+  KilnImageStack *result = kiln_mrc_load_stack_unchecked (path, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+KilnVolume *
+kiln_mrc_load_volume (const char    *path,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  KilnVolume *result = kiln_mrc_load_volume_unchecked (path, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+KilnLabelVolume *
+kiln_mrc_load_labels (const char    *path,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  KilnLabelVolume *result = kiln_mrc_load_labels_unchecked (path, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_mrc_save_stack (const KilnImageStack  *stack,
+                     const char            *path,
+                     const char            *label,
+                     GError               **error)
+{
+  gboolean result = kiln_mrc_save_stack_unchecked (stack, path, label, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_mrc_save_volume (const KilnVolume  *volume,
+                      const char        *path,
+                      const char        *label,
+                      GError           **error)
+{
+  gboolean result = kiln_mrc_save_volume_unchecked (volume, path, label, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_mrc_save_labels (const KilnLabelVolume  *labels,
+                      const char             *path,
+                      const char             *label,
+                      GError                **error)
+{
+  gboolean result = kiln_mrc_save_labels_unchecked (labels, path, label, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
 }

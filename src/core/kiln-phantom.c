@@ -1287,7 +1287,13 @@ kiln_phantom_pair_truth (const KilnPhantom     *self,
   double vs = labels->voxel_size_nm > 0 ? labels->voxel_size_nm : 1.0;
   double ox = 0.5 * (nx - 1.0), oy = 0.5 * (ny - 1.0), oz = 0.5 * (nz - 1.0);
   gsize npix = (gsize) nx * ny;
-  guint32 *ca = g_new0 (guint32, npix), *cb = g_new0 (guint32, npix);
+  guint32 *ca = kiln_alloc (npix, sizeof (guint32), TRUE, "pair column counts", error);
+  guint32 *cb = ca ? kiln_alloc (npix, sizeof (guint32), TRUE, "pair column counts", error) : NULL;
+  if (cb == NULL)
+    {
+      kiln_free (ca);
+      return FALSE;
+    }
   double sum[2][3] = { { 0 } };
   guint64 n3[2] = { 0, 0 };
   int zmin[2] = { G_MAXINT, G_MAXINT }, zmax[2] = { -1, -1 };
@@ -1312,8 +1318,8 @@ kiln_phantom_pair_truth (const KilnPhantom     *self,
         }
   if (n3[0] == 0 || n3[1] == 0)
     {
-      g_free (ca);
-      g_free (cb);
+      kiln_free (ca);
+      kiln_free (cb);
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
                    "Pair %u:%u: particle %u has no voxels in the label volume", a, b,
                    n3[0] == 0 ? a : b);
@@ -1331,7 +1337,13 @@ kiln_phantom_pair_truth (const KilnPhantom     *self,
   truth->radius_3d_nm = 0.5 * (cbrt (3 * n3[0] * v3 / (4 * G_PI)) + cbrt (3 * n3[1] * v3 / (4 * G_PI)));
 
   /* footprints of the z-projection (paper Fig. 7): a column goes to the label with more voxels */
-  guint8 *fp = g_new0 (guint8, npix);   /* 0 none, 1 a, 2 b */
+  guint8 *fp = kiln_alloc (npix, 1, TRUE, "pair footprints", error);   /* 0 none, 1 a, 2 b */
+  if (fp == NULL)
+    {
+      kiln_free (ca);
+      kiln_free (cb);
+      return FALSE;
+    }
   double s2[2][2] = { { 0 } };
   guint64 area[2] = { 0, 0 };
   for (guint y = 0; y < ny; y++)
@@ -1346,11 +1358,11 @@ kiln_phantom_pair_truth (const KilnPhantom     *self,
         s2[w][1] += y;
         area[w]++;
       }
-  g_free (ca);
-  g_free (cb);
+  kiln_free (ca);
+  kiln_free (cb);
   if (area[0] == 0 || area[1] == 0)
     {
-      g_free (fp);
+      kiln_free (fp);
       g_set_error (error, KILN_ERROR, KILN_ERROR_INVALID_DATA,
                    "Pair %u:%u: particle %u is hidden under the other in the z-projection", a, b,
                    area[0] == 0 ? a : b);
@@ -1421,6 +1433,6 @@ kiln_phantom_pair_truth (const KilnPhantom     *self,
       hw += (zmax[w] - zmin[w] + 1) / wid;
     }
   truth->h_over_w = 0.5 * hw;
-  g_free (fp);
+  kiln_free (fp);
   return TRUE;
 }

@@ -156,8 +156,8 @@ kiln_png_encode_gray8 (const guint8 *pixels, guint width, guint height, gsize *l
   return g_byte_array_free (out, FALSE);
 }
 
-gboolean
-kiln_png_save_gray8 (const char   *path,
+static gboolean
+kiln_png_save_gray8_unchecked (const char   *path,
                      const guint8 *pixels,
                      guint         width,
                      guint         height,
@@ -184,8 +184,8 @@ cmp_float (const void *a, const void *b)
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-gboolean
-kiln_png_save_float (const char  *path,
+static gboolean
+kiln_png_save_float_unchecked (const char  *path,
                      const float *data,
                      guint        width,
                      guint        height,
@@ -234,4 +234,36 @@ kiln_png_save_float (const char  *path,
   ok = kiln_png_save_gray8 (path, pix, width, height, error);
   kiln_free (pix);
   return ok;
+}
+
+gboolean
+kiln_png_save_gray8 (const char   *path,
+                     const guint8 *pixels,
+                     guint         width,
+                     guint         height,
+                     GError      **error)
+{
+  gboolean result = kiln_png_save_gray8_unchecked (path, pixels, width, height, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_png_save_float (const char  *path,
+                     const float *data,
+                     guint        width,
+                     guint        height,
+                     double       lo,
+                     double       hi,
+                     GError     **error)
+{
+  gboolean result = kiln_png_save_float_unchecked (path, data, width, height, lo, hi, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
 }

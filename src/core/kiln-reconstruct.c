@@ -664,7 +664,9 @@ kiln_reconstruct (const KilnImageStack  *stack,
 
   if (p->iteration_func != NULL)
     {
-      c.preview = g_new (float, (gsize) c.nx * c.nz);
+      c.preview = kiln_alloc ((gsize) c.nx * c.nz, sizeof (float), FALSE, "preview slice", error);
+      if (c.preview == NULL)
+        goto fail;
       account (&c, (guint64) c.nx * c.nz * 4);
     }
 
@@ -706,7 +708,7 @@ kiln_reconstruct (const KilnImageStack  *stack,
         goto fail;
     }
 
-  g_free (c.preview);
+  kiln_free (c.preview);
   kiln_free (rotated);
   result->seconds = (g_get_monotonic_time () - c.t_start) / 1e6;
   result->peak_bytes = c.bytes_peak;
@@ -714,7 +716,7 @@ kiln_reconstruct (const KilnImageStack  *stack,
   return out;
 
 fail:
-  g_free (c.preview);
+  kiln_free (c.preview);
   kiln_free (rotated);
   kiln_volume_unref (out);
   return NULL;

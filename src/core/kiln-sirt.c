@@ -85,7 +85,13 @@ kiln_sirt_new (const KilnProjector *proj,
       max_sel = MAX (max_sel, sirt->sub_start[s + 1] - sirt->sub_start[s]);
     }
 
-  sirt->row_w = g_new (float, (gsize) n * proj->nu);
+  sirt->row_w = kiln_alloc ((gsize) n * proj->nu, sizeof (float), FALSE, "SIRT ray weights",
+                            error);
+  if (sirt->row_w == NULL)
+    {
+      kiln_sirt_free (sirt);
+      return NULL;
+    }
   kiln_projector_row_sums (proj, NULL, n, sirt->row_w);
   for (gsize i = 0; i < (gsize) n * proj->nu; i++)
     sirt->row_w[i] = sirt->row_w[i] >= 0.5f ? 1.0f / sirt->row_w[i] : 0.0f;
@@ -139,7 +145,7 @@ kiln_sirt_free (KilnSirt *sirt)
   g_free (sirt->slab);
   g_free (sirt->work);
   kiln_free (sirt->col_w);
-  g_free (sirt->row_w);
+  kiln_free (sirt->row_w);
   g_free (sirt->tilts);
   g_free (sirt->sub_start);
   g_free (sirt->slice_res2);

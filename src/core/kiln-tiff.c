@@ -540,8 +540,8 @@ is_reduced (TIFF *tif)
   return TIFFGetField (tif, TIFFTAG_SUBFILETYPE, &sub) && (sub & FILETYPE_REDUCEDIMAGE);
 }
 
-KilnImageStack *
-kiln_tiff_load_stack (const char    *path,
+static KilnImageStack *
+kiln_tiff_load_stack_unchecked (const char    *path,
                       GCancellable  *cancellable,
                       GError       **error)
 {
@@ -645,8 +645,8 @@ fail:
   return NULL;
 }
 
-KilnImageStack *
-kiln_tiff_load_series (const char * const  *paths,
+static KilnImageStack *
+kiln_tiff_load_series_unchecked (const char * const  *paths,
                        GCancellable        *cancellable,
                        GError             **error)
 {
@@ -767,6 +767,7 @@ write_pages (const char   *path,
   guint32 rps = (guint32) CLAMP (WRITE_STRIP_BYTES / row_bytes, 1, height);
   gboolean big = (guint64) page * n_pages * sizeof (float) > ((guint64) 4000 << 20);
   gboolean has_px = pixel_size_nm > 0.0 && isfinite (pixel_size_nm);
+  int io_errno = 0;
   TIFF *tif;
 
   tif = tiff_open (tmp, big ? "w8" : "w", &errs);
@@ -811,12 +812,20 @@ write_pages (const char   *path,
       for (guint32 s = 0; (guint64) s * rps < height; s++)
         {
           guint32 rows = MIN (rps, height - s * rps);
+          errno = 0;
           if (TIFFWriteEncodedStrip (tif, s, (void *) (src + (gsize) s * rps * width),
                                      (tmsize_t) rows * row_bytes) < 0)
-            goto fail;
+            {
+              io_errno = errno;
+              goto fail;
+            }
         }
+      errno = 0;
       if (!TIFFWriteDirectory (tif))
-        goto fail;
+        {
+          io_errno = errno;
+          goto fail;
+        }
     }
   TIFFClose (tif);
   tif = NULL;
@@ -828,15 +837,17 @@ write_pages (const char   *path,
 fail:
   if (tif != NULL)
     TIFFClose (tif);
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot write %s: %s", path,
-               errs.message ? errs.message : "libtiff failed");
+  /* libtiff says "Write error"; the system's reason (disk full, …) is what the user needs */
+  g_set_error (error, G_IO_ERROR, io_errno ? g_io_error_from_errno (io_errno) : G_IO_ERROR_FAILED,
+               "Cannot write %s: %s%s%s%s", path, errs.message ? errs.message : "libtiff failed",
+               io_errno ? " (" : "", io_errno ? g_strerror (io_errno) : "", io_errno ? ")" : "");
   g_free (errs.message);
   kiln_io_abort (tmp);
   return FALSE;
 }
 
-gboolean
-kiln_tiff_save_stack (const KilnImageStack  *stack,
+static gboolean
+kiln_tiff_save_stack_unchecked (const KilnImageStack  *stack,
                       const char            *path,
                       GError               **error)
 {
@@ -845,8 +856,8 @@ kiln_tiff_save_stack (const KilnImageStack  *stack,
                       stack->pixel_size_nm, 0.0, error);
 }
 
-gboolean
-kiln_tiff_save_volume (const KilnVolume  *volume,
+static gboolean
+kiln_tiff_save_volume_unchecked (const KilnVolume  *volume,
                        const char        *path,
                        GError           **error)
 {
@@ -855,8 +866,8 @@ kiln_tiff_save_volume (const KilnVolume  *volume,
                       volume->voxel_size_nm, volume->voxel_size_nm, error);
 }
 
-gboolean
-kiln_tiff_save_image (const float  *data,
+static gboolean
+kiln_tiff_save_image_unchecked (const float  *data,
                       guint         width,
                       guint         height,
                       double        pixel_size_nm,
@@ -871,4 +882,72 @@ kiln_tiff_save_image (const float  *data,
       return FALSE;
     }
   return write_pages (path, data, 1, width, height, pixel_size_nm, 0.0, error);
+}
+
+KilnImageStack *
+kiln_tiff_load_stack (const char    *path,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  KilnImageStack *result = kiln_tiff_load_stack_unchecked (path, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+KilnImageStack *
+kiln_tiff_load_series (const char * const  *paths,
+                       GCancellable        *cancellable,
+                       GError             **error)
+{
+  KilnImageStack *result = kiln_tiff_load_series_unchecked (paths, cancellable, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_tiff_save_stack (const KilnImageStack  *stack,
+                      const char            *path,
+                      GError               **error)
+{
+  gboolean result = kiln_tiff_save_stack_unchecked (stack, path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_tiff_save_volume (const KilnVolume  *volume,
+                       const char        *path,
+                       GError           **error)
+{
+  gboolean result = kiln_tiff_save_volume_unchecked (volume, path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
+}
+
+gboolean
+kiln_tiff_save_image (const float  *data,
+                      guint         width,
+                      guint         height,
+                      double        pixel_size_nm,
+                      const char   *path,
+                      GError      **error)
+{
+  gboolean result = kiln_tiff_save_image_unchecked (data, width, height, pixel_size_nm, path, error);
+
+  /* a file name that is not UTF-8 must not make the message invalid UTF-8 */
+  if (error != NULL && *error != NULL)
+    kiln_error_ensure_utf8 (*error);
+  return result;
 }

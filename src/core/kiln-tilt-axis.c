@@ -919,7 +919,7 @@ moments_clear (Moments *m)
   kiln_free (m->px);
   kiln_free (m->py);
   kiln_free (m->q);
-  g_free (m->edge);
+  kiln_free (m->edge);
   g_free (m->cos_t);
   g_free (m->sin_t);
   memset (m, 0, sizeof *m);
@@ -1035,8 +1035,9 @@ moments_init (Moments *m, const Work *wk, GError **error)
                               error) : NULL;
   m->q = m->py ? kiln_alloc (MAX (total, (gsize) 1), sizeof (float), FALSE, "tilt-axis content",
                              error) : NULL;
-  m->edge = m->q ? g_malloc0 (MAX (total, (gsize) 1)) : NULL;
-  if (m->q == NULL)
+  m->edge = m->q ? kiln_alloc (MAX (total, (gsize) 1), 1, TRUE, "tilt-axis content", error)
+                  : NULL;
+  if (m->edge == NULL)
     {
       kiln_free (smooth);
       kiln_free (mask);

@@ -168,8 +168,20 @@ app_test_screenshot (GtkWidget  *widget,
       return;
     }
   graphene_rect_init (&bounds, 0, 0, w, h);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
-                                         node, &bounds);
+  {
+    /* the Cairo renderer: GTK 4.8's GL renderer garbles text drawn with opacity (dim labels)
+     * when rendering to a texture under Xvfb; fall back to the window's renderer */
+    GskRenderer *cairo = gsk_cairo_renderer_new ();
+    if (gsk_renderer_realize (cairo, gtk_native_get_surface (gtk_widget_get_native (widget)), NULL))
+      {
+        texture = gsk_renderer_render_texture (cairo, node, &bounds);
+        gsk_renderer_unrealize (cairo);
+      }
+    g_object_unref (cairo);
+  }
+  if (texture == NULL)
+    texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)),
+                                           node, &bounds);
   path = g_build_filename (dir, file, NULL);
   if (!gdk_texture_save_to_png (texture, path))
     g_test_message ("could not write %s", path);

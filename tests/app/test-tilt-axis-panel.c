@@ -155,6 +155,34 @@ test_tilt_axis (void)
   g_assert_true (gtk_widget_activate_action (panel, "tilt-axis.copy", NULL));
   g_assert_true (kiln_document_get_axis (doc, 1, &angle, NULL));
   g_assert_cmpfloat (fabs (angle - r->axis_angle_deg), <=, 0.01);
+
+  /* undo/redo of the axis: the copy to time point 2 is undone (no axis there again), then a
+   * slider drag on time point 1 (several moves within 0.6 s) is one undo step that restores
+   * the suggested axis in the document and in the panel's controls; redo puts the drag's end */
+  {
+    double a0, s0, a, s;
+    g_assert_true (kiln_document_get_axis (doc, 0, &a0, &s0));
+    g_assert_true (kiln_document_undo (doc));
+    g_assert_false (kiln_document_has_result (doc, 1, KILN_DOC_STEP_TILT_AXIS));
+    g_assert_true (kiln_document_get_axis (doc, 0, &a, &s));
+    g_assert_cmpfloat (a, ==, a0);
+    for (int k = 1; k <= 4; k++)
+      kiln_tilt_axis_panel_set_axis (KILN_TILT_AXIS_PANEL (panel), a0 + 0.25 * k, s0 + k);
+    g_assert_true (kiln_document_get_axis (doc, 0, &a, &s));
+    g_assert_cmpfloat (fabs (a - (a0 + 1)), <=, 0.01);
+    g_assert_cmpfloat (fabs (s - (s0 + 4)), <=, 0.01);
+    g_assert_true (kiln_document_undo (doc));
+    g_assert_true (kiln_document_get_axis (doc, 0, &a, &s));
+    g_assert_cmpfloat (a, ==, a0);
+    g_assert_cmpfloat (s, ==, s0);
+    kiln_tilt_axis_panel_get_axis (KILN_TILT_AXIS_PANEL (panel), &a, &s);
+    g_assert_cmpfloat (fabs (a - a0), <=, 0.01);
+    g_assert_cmpfloat (fabs (s - s0), <=, 0.01);
+    g_assert_true (kiln_document_redo (doc));
+    kiln_tilt_axis_panel_get_axis (KILN_TILT_AXIS_PANEL (panel), &a, &s);
+    g_assert_cmpfloat (fabs (a - (a0 + 1)), <=, 0.01);
+    g_assert_cmpfloat (fabs (s - (s0 + 4)), <=, 0.01);
+  }
   gtk_window_destroy (GTK_WINDOW (window));
 }
 

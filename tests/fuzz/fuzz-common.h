@@ -50,3 +50,15 @@ fuzz_check_stack (KilnImageStack *stack)
   (void) last;
   kiln_image_stack_unref (stack);
 }
+
+/* A failed load must say why in valid, non-empty UTF-8 (it is shown in the UI, printed by
+ * kiln-cli and written into JSON), whatever bytes the file holds. Clears @error. */
+static inline void
+fuzz_check_error (GError **error)
+{
+  if (*error != NULL &&
+      ((*error)->message == NULL || (*error)->message[0] == '\0' ||
+       !g_utf8_validate ((*error)->message, -1, NULL)))
+    abort ();
+  g_clear_error (error);
+}

@@ -24,6 +24,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
         }
       kiln_experiment_free (e);
     }
-  g_clear_error (&error);
+  fuzz_check_error (&error);
   return 0;
 }

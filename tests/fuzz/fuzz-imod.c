@@ -23,7 +23,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       (void) last;
     }
   g_free (angles);
-  g_clear_error (&error);
+  fuzz_check_error (&error);
   xf = kiln_xf_load (path, &n, &error);
   if (xf != NULL && n > 0)
     {
@@ -31,6 +31,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       (void) last;
     }
   g_free (xf);
-  g_clear_error (&error);
+  fuzz_check_error (&error);
   return 0;
 }

@@ -16,14 +16,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   KilnLabelVolume *l;
 
   fuzz_check_stack (kiln_mrc_load_stack (path, NULL, &error));
-  g_clear_error (&error);
+  fuzz_check_error (&error);
   v = kiln_mrc_load_volume (path, NULL, &error);
   if (v != NULL)
     kiln_volume_unref (v);
-  g_clear_error (&error);
+  fuzz_check_error (&error);
   l = kiln_mrc_load_labels (path, NULL, &error);
   if (l != NULL)
     kiln_label_volume_unref (l);
-  g_clear_error (&error);
+  fuzz_check_error (&error);
   return 0;
 }

@@ -14,6 +14,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   GError *error = NULL;
 
   fuzz_check_stack (kiln_tiff_load_stack (path, NULL, &error));
-  g_clear_error (&error);
+  fuzz_check_error (&error);
   return 0;
 }
