@@ -264,20 +264,43 @@ correlate (const PlanPair        *pp,
   *peak = (ea > 0 && eb > 0) ? best / sqrt (ea * eb) : 0.0;
 }
 
-gboolean
-kiln_xcorr_pair (const float           *ref,
-                 const float           *mov,
-                 guint                  w,
-                 guint                  h,
-                 const KilnXcorrParams *params,
-                 double                 stretch_factor,
-                 double                 prior_dx,
-                 double                 prior_dy,
-                 double                *dx,
-                 double                *dy,
-                 double                *peak,
-                 double                *stretch_used,
-                 GError               **error)
+/* The band-pass filter on the r2c half spectrum of a w × h image (h rows of w/2 + 1). */
+static void
+make_filter (const KilnXcorrParams *params,
+             guint                  w,
+             guint                  h,
+             float                 *filt)
+{
+  guint wc = w / 2 + 1;
+
+  for (guint ky = 0; ky < h; ky++)
+    {
+      double fy = (ky <= h / 2 ? (double) ky : (double) ky - h) / h;
+      for (guint kx = 0; kx < wc; kx++)
+        {
+          double fx = (double) kx / w;
+          filt[(gsize) ky * wc + kx] = (float) bandpass (params, sqrt (fx * fx + fy * fy));
+        }
+    }
+}
+
+/* kiln_xcorr_pair() with the band-pass filter made beforehand (@given_filt, NULL: made here),
+ * so that a series makes it once rather than for every pair. */
+static gboolean
+xcorr_pair (const float           *ref,
+            const float           *mov,
+            guint                  w,
+            guint                  h,
+            const KilnXcorrParams *params,
+            const float           *given_filt,
+            double                 stretch_factor,
+            double                 prior_dx,
+            double                 prior_dy,
+            double                *dx,
+            double                *dy,
+            double                *peak,
+            double                *stretch_used,
+            GError               **error)
 {
   const PlanPair *pp;
   double used = 1.0;
@@ -316,16 +339,12 @@ kiln_xcorr_pair (const float           *ref,
       goto out;
     }
 
-  /* the band-pass filter, the reference spectrum and its band-passed energy, computed once */
-  for (guint ky = 0; ky < h; ky++)
-    {
-      double fy = (ky <= h / 2 ? (double) ky : (double) ky - h) / h;
-      for (guint kx = 0; kx < wc; kx++)
-        {
-          double fx = (double) kx / w;
-          filt[(gsize) ky * wc + kx] = (float) bandpass (params, sqrt (fx * fx + fy * fy));
-        }
-    }
+  /* the band-pass filter (given, or made here), the reference spectrum and its band-passed
+   * energy, computed once */
+  if (given_filt != NULL)
+    memcpy (filt, given_filt, nc * sizeof (float));
+  else
+    make_filter (params, w, h, filt);
   memcpy (a, ref, n * sizeof (float));
   prepare (a, w, h, params->taper_fraction);
   fftwf_execute_dft_r2c (pp->fwd, a, fa);
@@ -404,6 +423,25 @@ out:
 }
 
 gboolean
+kiln_xcorr_pair (const float           *ref,
+                 const float           *mov,
+                 guint                  w,
+                 guint                  h,
+                 const KilnXcorrParams *params,
+                 double                 stretch_factor,
+                 double                 prior_dx,
+                 double                 prior_dy,
+                 double                *dx,
+                 double                *dy,
+                 double                *peak,
+                 double                *stretch_used,
+                 GError               **error)
+{
+  return xcorr_pair (ref, mov, w, h, params, NULL, stretch_factor, prior_dx, prior_dy, dx, dy,
+                     peak, stretch_used, error);
+}
+
+gboolean
 kiln_xcorr_series (const KilnImageStack  *stack,
                    const KilnXcorrParams *params,
                    const double          *prior,
@@ -422,6 +460,7 @@ kiln_xcorr_series (const KilnImageStack  *stack,
   g_autofree double *su = NULL;
   GError *first_error = NULL;
   gint done = 0, failed = 0;
+  float *filt = NULL;
 
   if (n == 0)
     {
@@ -437,6 +476,19 @@ kiln_xcorr_series (const KilnImageStack  *stack,
   su = g_new (double, n);
   for (guint k = 0; k < n; k++)
     su[k] = 1.0;
+
+  /* the band-pass filter, once for every pair (w, h ≥ 8 is checked by each pair) */
+  if (w >= 8 && h >= 8)
+    {
+      filt = kiln_fft_alloc_real ((gsize) h * (w / 2 + 1));
+      if (filt == NULL)
+        {
+          g_set_error (error, KILN_ERROR, KILN_ERROR_NO_MEMORY,
+                       "Out of memory for cross-correlation of %u × %u images", w, h);
+          return FALSE;
+        }
+      make_filter (params, w, h, filt);
+    }
 
   /* pair k: tilt k (moving) against its neighbour towards z (reference) */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -458,10 +510,9 @@ kiln_xcorr_series (const KilnImageStack  *stack,
           pdx = prior[2 * k] - prior[2 * r];
           pdy = prior[2 * k + 1] - prior[2 * r + 1];
         }
-      if (!kiln_xcorr_pair (kiln_image_stack_tilt_const (stack, r),
-                            kiln_image_stack_tilt_const (stack, (guint) k), w, h, params, s,
-                            pdx, pdy, &rel[2 * k], &rel[2 * k + 1], &pk[k], &su[k],
-                            &local))
+      if (!xcorr_pair (kiln_image_stack_tilt_const (stack, r),
+                       kiln_image_stack_tilt_const (stack, (guint) k), w, h, params, filt, s,
+                       pdx, pdy, &rel[2 * k], &rel[2 * k + 1], &pk[k], &su[k], &local))
         {
 #pragma omp critical (kiln_xcorr_err)
           {
@@ -481,6 +532,7 @@ kiln_xcorr_series (const KilnImageStack  *stack,
       }
     }
 
+  kiln_fft_free (filt);
   if (first_error)
     {
       g_propagate_error (error, first_error);
